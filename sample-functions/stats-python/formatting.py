@@ -1,0 +1,2 @@
+def round_to(value, digits):
+    return round(value, digits)

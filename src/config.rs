@@ -1,0 +1,374 @@
+//! `emulator.toml`: every key optional, unknown keys and bad values refused with file, line and a
+//! hint (the emulator refuses to start rather than guess).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use crate::responses::Wording;
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub functions: FunctionsConfig,
+    pub state: StateConfig,
+    pub profile: ProfileConfig,
+    pub billing: BillingConfig,
+    pub executor: ExecutorConfig,
+    pub organizations: Vec<OrganizationConfig>,
+    pub secrets: BTreeMap<String, SecretSource>,
+    /// Catalogue row id (e.g. `G402`) → decoded body text replacing the default.
+    pub responses: BTreeMap<String, String>,
+    /// Where the file was read from; relative paths in it resolve against its folder.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub host: String,
+    pub port: u16,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 8787,
+            max_body_bytes: 6 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FunctionsConfig {
+    pub dir: PathBuf,
+}
+
+impl Default for FunctionsConfig {
+    fn default() -> Self {
+        Self {
+            dir: "sample-functions".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StateConfig {
+    pub path: PathBuf,
+}
+
+impl Default for StateConfig {
+    fn default() -> Self {
+        Self {
+            path: ".cortex-emu/state.db".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProfileConfig {
+    pub wording: Wording,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BillingConfig {
+    /// Credits charged per second of handler time.
+    #[serde(deserialize_with = "decimal")]
+    pub compute_per_second: Decimal,
+    /// Fee per run for tools whose `tool.toml` sets no `price_per_run`.
+    #[serde(deserialize_with = "decimal")]
+    pub default_price_per_run: Decimal,
+    /// Credits granted to an organization the first time it is created.
+    #[serde(deserialize_with = "decimal")]
+    pub welcome_credits: Decimal,
+}
+
+impl Default for BillingConfig {
+    fn default() -> Self {
+        Self {
+            compute_per_second: Decimal::new(1, 4),
+            default_price_per_run: Decimal::ZERO,
+            welcome_credits: Decimal::new(1000, 2),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExecutorConfig {
+    /// Worker processes per runtime (0 = one per core).
+    pub workers: usize,
+    /// Captured handler output kept per activation, in bytes.
+    pub log_limit_bytes: usize,
+}
+
+impl Default for ExecutorConfig {
+    fn default() -> Self {
+        Self {
+            workers: 0,
+            log_limit_bytes: 64 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationConfig {
+    pub slug: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Opening balance, granted once when the organization is first created (default:
+    /// `[billing] welcome_credits`).
+    #[serde(default, deserialize_with = "optional_decimal")]
+    pub balance: Option<Decimal>,
+    #[serde(default)]
+    pub keys: Vec<KeyConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyConfig {
+    pub name: String,
+    pub key: String,
+    /// `YYYY-MM-DD` or RFC 3339; none = never expires.
+    #[serde(default)]
+    pub expires: Option<String>,
+}
+
+/// A secret's value: a literal, or read from an environment variable (or the `.env` file beside
+/// the config), with an optional default.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum SecretSource {
+    Literal(String),
+    Env {
+        env: String,
+        #[serde(default)]
+        default: Option<String>,
+    },
+}
+
+/// A configuration problem, already worded for the terminal.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Reads `path`, or the built-in defaults when `path` is `None`.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let Some(path) = path else {
+            return Ok(Config {
+                base_dir: std::env::current_dir().unwrap_or_default(),
+                ..Config::default()
+            });
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("{}: cannot read: {e}", path.display())))?;
+        let mut config = Self::parse(&text, &path.display().to_string())?;
+        config.base_dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| std::env::current_dir().unwrap_or_default());
+        Ok(config)
+    }
+
+    pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+            ConfigError(format!(
+                "{origin}:{line}:{col}: {}\n  hint: {}",
+                e.message().trim(),
+                hint_for(e.message())
+            ))
+        })?;
+        config.validate(origin)?;
+        Ok(config)
+    }
+
+    fn validate(&self, origin: &str) -> Result<(), ConfigError> {
+        let bad = |msg: String| Err(ConfigError(format!("{origin}: {msg}")));
+        if self.billing.compute_per_second.is_sign_negative()
+            || self.billing.default_price_per_run.is_sign_negative()
+            || self.billing.welcome_credits.is_sign_negative()
+        {
+            return bad("[billing] amounts must not be negative".into());
+        }
+        let mut slugs = std::collections::HashSet::new();
+        for org in &self.organizations {
+            if !valid_slug(&org.slug) {
+                return bad(format!(
+                    "[[organizations]] slug {:?} is not valid\n  hint: use lowercase letters, digits and hyphens, 1-63 characters",
+                    org.slug
+                ));
+            }
+            if !slugs.insert(org.slug.as_str()) {
+                return bad(format!(
+                    "[[organizations]] slug {:?} appears twice",
+                    org.slug
+                ));
+            }
+            for key in &org.keys {
+                if key.key.len() < 8 || key.key.chars().any(char::is_whitespace) {
+                    return bad(format!(
+                        "key {:?} of organization {:?} is too short or contains spaces\n  hint: keys look like RIV_ followed by at least 4 characters",
+                        key.name, org.slug
+                    ));
+                }
+                if let Some(exp) = &key.expires {
+                    if crate::store::parse_expiry(exp).is_none() {
+                        return bad(format!(
+                            "key {:?}: expires = {exp:?} is not a date\n  hint: write YYYY-MM-DD or an RFC 3339 timestamp",
+                            key.name
+                        ));
+                    }
+                }
+            }
+        }
+        for id in self.responses.keys() {
+            if !crate::responses::OVERRIDABLE.contains(&id.as_str()) {
+                return bad(format!(
+                    "[responses] {id:?} is not a catalogue row\n  hint: one of {}",
+                    crate::responses::OVERRIDABLE.join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Resolves a path written in the config against the config's folder.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base_dir.join(p)
+        }
+    }
+
+    /// Secret values, resolved from the environment and the `.env` file beside the config.
+    pub fn secret_values(&self) -> (BTreeMap<String, String>, Vec<String>) {
+        let dotenv: BTreeMap<String, String> = dotenvy::from_path_iter(self.base_dir.join(".env"))
+            .map(|it| it.filter_map(Result::ok).collect())
+            .unwrap_or_default();
+        let mut values = BTreeMap::new();
+        let mut missing = Vec::new();
+        for (name, source) in &self.secrets {
+            match source {
+                SecretSource::Literal(v) => {
+                    values.insert(name.clone(), v.clone());
+                }
+                SecretSource::Env { env, default } => {
+                    let found = std::env::var(env).ok().or_else(|| dotenv.get(env).cloned());
+                    match found.or_else(|| default.clone()) {
+                        Some(v) => {
+                            values.insert(name.clone(), v);
+                        }
+                        None => missing.push(format!("{name} (from ${env})")),
+                    }
+                }
+            }
+        }
+        (values, missing)
+    }
+}
+
+/// Money in the config may be written as a number (`0.0001`) or a string (`"0.0001"`); a TOML
+/// float is read back through its shortest decimal form, which is the text the user wrote.
+fn decimal<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Int(i64),
+        Float(f64),
+        Text(String),
+    }
+    let text = match Raw::deserialize(d)? {
+        Raw::Int(i) => i.to_string(),
+        Raw::Float(f) => format!("{f}"),
+        Raw::Text(s) => s,
+    };
+    text.trim()
+        .parse::<Decimal>()
+        .map_err(|_| serde::de::Error::custom(format!("{text:?} is not a decimal amount")))
+}
+
+fn optional_decimal<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
+    decimal(d).map(Some)
+}
+
+pub fn valid_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.starts_with('-')
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
+    (line, col)
+}
+
+fn hint_for(message: &str) -> &'static str {
+    if message.contains("unknown field") {
+        "remove the key or fix its spelling; emulator.toml in the repository lists every key"
+    } else if message.contains("unknown variant") {
+        "use one of the values listed above"
+    } else if message.contains("invalid type") {
+        "check the value's type (quotes make a string; numbers and booleans go bare)"
+    } else {
+        "see the commented emulator.toml in the repository for the expected shape"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_key_reports_line_and_hint() {
+        let err =
+            Config::parse("[server]\nhost = \"127.0.0.1\"\nprot = 1\n", "x.toml").unwrap_err();
+        assert!(
+            err.0.starts_with("x.toml:3:1: unknown field `prot`"),
+            "{}",
+            err.0
+        );
+        assert!(err.0.contains("hint:"));
+    }
+
+    #[test]
+    fn bad_wording_is_refused() {
+        let err = Config::parse("[profile]\nwording = \"aws\"\n", "x.toml").unwrap_err();
+        assert!(err.0.contains("x.toml:2:"), "{}", err.0);
+    }
+
+    #[test]
+    fn decimals_parse_exactly() {
+        let c = Config::parse(
+            "[billing]\ncompute_per_second = 0.0001\nwelcome_credits = 10.00\n",
+            "x",
+        )
+        .unwrap();
+        assert_eq!(c.billing.compute_per_second.to_string(), "0.0001");
+        assert_eq!(c.billing.welcome_credits, Decimal::new(10, 0));
+    }
+}

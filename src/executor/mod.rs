@@ -1,0 +1,370 @@
+//! Runs handlers in pools of worker processes (one pool per runtime), off the async runtime.
+//!
+//! A worker is this same binary started as `cortex-emu __worker <runtime>` with an empty
+//! environment. The server enforces each run's deadline by killing the worker, which stops
+//! every kind of runaway (loops in native code included) and gives the CPU back at once; a crash
+//! inside an interpreter (native stack overflow, aborts, memory limit) costs one run, never the
+//! server. Workers are replaced in the background so the next request finds a warm one.
+
+pub mod alloc;
+pub mod protocol;
+pub mod worker;
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::sync::Semaphore;
+
+use crate::registry::{Bundle, Runtime};
+use crate::responses::handler;
+use protocol::{RunResult, RunStatus, WireJob, WireReply};
+
+/// How the server starts workers.
+#[derive(Debug, Clone)]
+pub struct ExecutorOptions {
+    /// The `cortex-emu` binary (it serves `__worker`); defaults to the running executable.
+    pub program: PathBuf,
+    /// Workers per runtime.
+    pub workers: usize,
+}
+
+impl ExecutorOptions {
+    pub fn new(workers: usize) -> Self {
+        let program = std::env::var_os("CORTEX_EMU_WORKER_BIN")
+            .map(PathBuf::from)
+            .or_else(|| std::env::current_exe().ok())
+            .unwrap_or_else(|| PathBuf::from("cortex-emu"));
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        Self {
+            program,
+            workers: if workers == 0 { cores.max(2) } else { workers },
+        }
+    }
+}
+
+pub struct Executor {
+    pools: HashMap<Runtime, Arc<Pool>>,
+}
+
+struct Pool {
+    runtime: Runtime,
+    program: PathBuf,
+    slots: Semaphore,
+    capacity: usize,
+    idle: Mutex<Vec<Worker>>,
+    /// Process ids of this pool's live workers (busy or idle).
+    live: Mutex<HashSet<u32>>,
+}
+
+struct Worker {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    /// Code hashes this worker holds.
+    known: HashSet<String>,
+    /// The tail of the worker's stderr, for crash reports.
+    stderr_tail: Arc<Mutex<String>>,
+}
+
+impl Executor {
+    pub fn new(options: ExecutorOptions) -> Arc<Self> {
+        let pools = Runtime::ALL
+            .into_iter()
+            .map(|r| {
+                (
+                    r,
+                    Arc::new(Pool {
+                        runtime: r,
+                        program: options.program.clone(),
+                        slots: Semaphore::new(options.workers),
+                        capacity: options.workers,
+                        idle: Mutex::new(Vec::new()),
+                        live: Mutex::new(HashSet::new()),
+                    }),
+                )
+            })
+            .collect();
+        Arc::new(Executor { pools })
+    }
+
+    /// Starts one worker per listed runtime in the background, so first requests find them warm.
+    pub fn prewarm(&self, runtimes: impl IntoIterator<Item = Runtime>) {
+        for r in runtimes {
+            let pool = self.pools[&r].clone();
+            tokio::spawn(async move { pool.replenish().await });
+        }
+    }
+
+    /// Process ids of live workers, per runtime name (for health and tests).
+    pub fn worker_pids(&self) -> std::collections::BTreeMap<&'static str, Vec<u32>> {
+        self.pools
+            .iter()
+            .map(|(r, p)| {
+                let mut v: Vec<u32> = p.live.lock().unwrap().iter().copied().collect();
+                v.sort_unstable();
+                (r.name(), v)
+            })
+            .collect()
+    }
+
+    /// Runs one job; every failure becomes a [`RunResult`].
+    pub async fn run(&self, runtime: Runtime, job: WireJob, bundle: Arc<Bundle>) -> RunResult {
+        self.pools[&runtime].run(job, bundle).await
+    }
+}
+
+impl Pool {
+    async fn replenish(self: Arc<Self>) {
+        if self.idle.lock().unwrap().len() >= self.capacity {
+            return;
+        }
+        match self.spawn() {
+            Ok(w) => self.put_back(w),
+            Err(e) => tracing::warn!("could not start a {} worker: {e}", self.runtime.name()),
+        }
+    }
+
+    fn put_back(&self, mut w: Worker) {
+        let mut idle = self.idle.lock().unwrap();
+        if idle.len() < self.capacity {
+            idle.push(w);
+        } else {
+            self.forget(&w);
+            tokio::spawn(async move {
+                let _ = w.child.kill().await;
+            });
+        }
+    }
+
+    fn forget(&self, w: &Worker) {
+        if let Some(pid) = w.child.id() {
+            self.live.lock().unwrap().remove(&pid);
+        }
+    }
+
+    fn spawn(&self) -> std::io::Result<Worker> {
+        let mut child = Command::new(&self.program)
+            .arg("__worker")
+            .arg(self.runtime.name())
+            .env_clear()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        if let Some(pid) = child.id() {
+            self.live.lock().unwrap().insert(pid);
+        }
+        let stdin = child.stdin.take().expect("piped stdin");
+        let stdout =
+            BufReader::with_capacity(64 * 1024, child.stdout.take().expect("piped stdout"));
+        let stderr_tail = Arc::new(Mutex::new(String::new()));
+        if let Some(mut err) = child.stderr.take() {
+            let tail = stderr_tail.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = err.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    let mut t = tail.lock().unwrap();
+                    t.push_str(&String::from_utf8_lossy(&buf[..n]));
+                    if t.len() > 8192 {
+                        let mut cut = t.len() - 4096;
+                        while !t.is_char_boundary(cut) {
+                            cut += 1;
+                        }
+                        *t = t[cut..].to_string();
+                    }
+                }
+            });
+        }
+        Ok(Worker {
+            child,
+            stdin,
+            stdout,
+            known: HashSet::new(),
+            stderr_tail,
+        })
+    }
+
+    async fn run(self: &Arc<Self>, mut job: WireJob, bundle: Arc<Bundle>) -> RunResult {
+        let _permit = self
+            .slots
+            .acquire()
+            .await
+            .expect("pool semaphore is never closed");
+        let started = Instant::now();
+        let timeout = Duration::from_millis(job.timeout_ms);
+        let deadline = tokio::time::Instant::now() + timeout;
+        let taken = self.idle.lock().unwrap().pop();
+        let mut worker = match taken {
+            Some(w) => w,
+            None => match self.spawn() {
+                Ok(w) => w,
+                Err(e) => {
+                    return internal_failure(self.runtime, format!("could not start a worker: {e}"))
+                }
+            },
+        };
+        let hash = job.code_hash.clone();
+        for _attempt in 0..2 {
+            job.files = (!worker.known.contains(&hash)).then(|| bundle.files.clone());
+            let mut line = serde_json::to_string(&job).expect("jobs serialize");
+            line.push('\n');
+            let exchange = async {
+                worker.stdin.write_all(line.as_bytes()).await?;
+                worker.stdin.flush().await?;
+                let mut reply = String::new();
+                let n = worker.stdout.read_line(&mut reply).await?;
+                Ok::<_, std::io::Error>((n, reply))
+            };
+            match tokio::time::timeout_at(deadline, exchange).await {
+                Err(_elapsed) => {
+                    // Killed and reaped before answering: when the 408 leaves, the CPU is idle.
+                    self.forget(&worker);
+                    let _ = worker.child.kill().await;
+                    let pool = self.clone();
+                    tokio::spawn(async move { pool.replenish().await });
+                    return timed_out(started.elapsed(), job.timeout_ms);
+                }
+                Ok(Ok((n, reply))) if n > 0 => match serde_json::from_str::<WireReply>(&reply) {
+                    Ok(WireReply::NeedCode) => {
+                        worker.known.remove(&hash);
+                        continue;
+                    }
+                    Ok(WireReply::Done(result)) => {
+                        worker.known.insert(hash);
+                        self.put_back(worker);
+                        return result;
+                    }
+                    Err(e) => {
+                        self.forget(&worker);
+                        let _ = worker.child.start_kill();
+                        return internal_failure(
+                            self.runtime,
+                            format!("unreadable reply from a worker: {e}"),
+                        );
+                    }
+                },
+                Ok(_) => {
+                    // EOF or a broken pipe: the worker died during the run.
+                    self.forget(&worker);
+                    let status = worker.child.wait().await.ok();
+                    // Give the stderr reader a moment to collect the last words.
+                    tokio::task::yield_now().await;
+                    let tail = worker.stderr_tail.lock().unwrap().clone();
+                    let pool = self.clone();
+                    tokio::spawn(async move { pool.replenish().await });
+                    return crashed(
+                        self.runtime,
+                        status,
+                        &tail,
+                        job.memory_mb,
+                        started.elapsed(),
+                    );
+                }
+            }
+        }
+        internal_failure(
+            self.runtime,
+            "the worker kept losing the tool's code".into(),
+        )
+    }
+}
+
+fn timed_out(elapsed: Duration, timeout_ms: u64) -> RunResult {
+    RunResult {
+        status: RunStatus::Timeout,
+        status_code: 408,
+        body: None,
+        logs: format!(
+            "[cortex-emu] the run was stopped after its timeout of {:.3} s\n",
+            timeout_ms as f64 / 1000.0
+        ),
+        error: Some(format!("timeout after {timeout_ms} ms")),
+        duration_ms: elapsed.as_secs_f64() * 1000.0,
+    }
+}
+
+pub(crate) fn failure_body(runtime: Runtime, kind: &str, details: &str) -> String {
+    match runtime {
+        Runtime::Python => handler::python(details),
+        Runtime::Javascript | Runtime::Lua => handler::script(kind, details),
+    }
+}
+
+fn internal_failure(runtime: Runtime, message: String) -> RunResult {
+    tracing::error!("{message}");
+    RunResult::failed(
+        failure_body(runtime, "Error", "internal emulator error"),
+        message,
+        String::new(),
+    )
+}
+
+/// Describes a worker that died mid-run in the runtime's own words (PLATFORM.md §2.3).
+fn crashed(
+    runtime: Runtime,
+    status: Option<std::process::ExitStatus>,
+    stderr_tail: &str,
+    memory_mb: u32,
+    elapsed: Duration,
+) -> RunResult {
+    use std::os::unix::process::ExitStatusExt;
+    let out_of_memory = status.and_then(|s| s.code()) == Some(alloc::MEMORY_EXIT_CODE);
+    let (kind, details) = if out_of_memory {
+        match runtime {
+            Runtime::Python => (
+                "MemoryError",
+                format!("out of memory: the handler exceeded its memory limit of {memory_mb} MB"),
+            ),
+            Runtime::Javascript => (
+                "RangeError",
+                format!("Out of memory: the handler exceeded its memory limit of {memory_mb} MB"),
+            ),
+            Runtime::Lua => ("RuntimeError", "not enough memory".to_string()),
+        }
+    } else {
+        // Interpreters die natively almost only from stack exhaustion (deep recursion in native
+        // code, serializing deeply nested data), so production's stack-overflow wording is used.
+        match runtime {
+            Runtime::Python => (
+                "RecursionError",
+                "maximum recursion depth exceeded".to_string(),
+            ),
+            Runtime::Javascript => ("RangeError", "Maximum call stack size exceeded".to_string()),
+            Runtime::Lua => ("RuntimeError", "stack overflow".to_string()),
+        }
+    };
+    let how = match status {
+        Some(s) if s.signal().is_some() => format!("killed by signal {}", s.signal().unwrap_or(0)),
+        Some(s) => format!("exited with code {}", s.code().unwrap_or(-1)),
+        None => "vanished".to_string(),
+    };
+    let tail = stderr_tail.trim();
+    let error = format!(
+        "the {} worker process {how} during the run ({kind}){}{}",
+        runtime.name(),
+        if tail.is_empty() {
+            ""
+        } else {
+            "; its last output:\n"
+        },
+        tail
+    );
+    let mut r = RunResult::failed(
+        failure_body(runtime, kind, &details),
+        error.clone(),
+        format!("[cortex-emu] {error}\n"),
+    );
+    r.duration_ms = elapsed.as_secs_f64() * 1000.0;
+    r
+}

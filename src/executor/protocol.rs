@@ -1,0 +1,100 @@
+//! Messages between the server and its worker processes: one JSON document per line over the
+//! worker's stdin and stdout.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Execution metadata handed to the handler (PLATFORM.md §2.1 `context`).
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct RunContext {
+    pub function_id: String,
+    pub version: String,
+    pub activation_id: String,
+    pub organization: String,
+}
+
+/// One run, as the worker receives it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WireJob {
+    pub code_hash: String,
+    /// The tool's files; sent only when the worker does not hold this code hash yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<BTreeMap<String, String>>,
+    pub event: Value,
+    pub context: RunContext,
+    /// The attached secrets: the handler's whole environment.
+    pub env: BTreeMap<String, String>,
+    pub timeout_ms: u64,
+    pub memory_mb: u32,
+    pub http: bool,
+    pub log_limit: usize,
+}
+
+/// How a run ended, as far as the handler is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// The handler returned.
+    Success,
+    /// It raised, could not be loaded, or its result could not be converted.
+    Error,
+    /// It ran past its timeout.
+    Timeout,
+}
+
+/// The worker's answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum WireReply {
+    /// The worker no longer holds the code for that hash: send the job again with its files.
+    NeedCode,
+    Done(RunResult),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunResult {
+    pub status: RunStatus,
+    pub status_code: i64,
+    /// The envelope's `body`: a JSON string, a raw string the handler returned, or null.
+    pub body: Option<String>,
+    /// Captured `print` / `console.log` output, truncated at the log limit.
+    pub logs: String,
+    /// The full error (with position) for the activation log.
+    pub error: Option<String>,
+    /// Handler time measured inside the worker, in milliseconds.
+    pub duration_ms: f64,
+}
+
+impl RunResult {
+    pub fn failed(body: String, error: String, logs: String) -> Self {
+        RunResult {
+            status: RunStatus::Error,
+            status_code: 500,
+            body: Some(body),
+            logs,
+            error: Some(error),
+            duration_ms: 0.0,
+        }
+    }
+}
+
+/// Appends to a log buffer without passing `limit` bytes (cut on a char boundary, with a marker).
+pub fn push_log(buf: &mut String, text: &str, limit: usize) {
+    const MARK: &str = "\n[cortex-emu: output truncated]\n";
+    if buf.len() >= limit {
+        return;
+    }
+    let room = limit - buf.len();
+    if text.len() <= room {
+        buf.push_str(text);
+    } else {
+        let mut cut = room;
+        while cut > 0 && !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        buf.push_str(&text[..cut]);
+        buf.push_str(MARK);
+    }
+}

@@ -1,0 +1,388 @@
+//! Tool folders: `<functions>/<folder>/cortexone_function.{py,js,lua}` plus an optional
+//! `tool.toml`. A folder that is not a valid tool is reported and skipped; the others load.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Largest single file copied into a bundle.
+const MAX_FILE_BYTES: u64 = 5 * 1024 * 1024;
+/// Largest bundle (all files of one tool).
+const MAX_BUNDLE_BYTES: u64 = 20 * 1024 * 1024;
+pub const MAX_TIMEOUT_SECS: f64 = 300.0;
+pub const MAX_MEMORY_MB: u32 = 512;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Runtime {
+    Python,
+    Javascript,
+    Lua,
+}
+
+impl Runtime {
+    pub const ALL: [Runtime; 3] = [Runtime::Python, Runtime::Javascript, Runtime::Lua];
+
+    /// The platform's runtime id.
+    pub fn id(self) -> &'static str {
+        match self {
+            Runtime::Python => "python:3.13",
+            Runtime::Javascript => "javascript",
+            Runtime::Lua => "lua",
+        }
+    }
+
+    pub fn entry_file(self) -> &'static str {
+        match self {
+            Runtime::Python => "cortexone_function.py",
+            Runtime::Javascript => "cortexone_function.js",
+            Runtime::Lua => "cortexone_function.lua",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Runtime::Python => "python",
+            Runtime::Javascript => "javascript",
+            Runtime::Lua => "lua",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.name() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ToolKind {
+    #[default]
+    Function,
+    Mcp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    #[default]
+    Private,
+    Public,
+}
+
+/// `tool.toml`, every key optional.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ToolToml {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<ToolKind>,
+    pub organization: Option<String>,
+    pub visibility: Option<Visibility>,
+    pub timeout: Option<f64>,
+    pub memory: Option<u32>,
+    pub price_per_run: Option<toml::Value>,
+    pub http: Option<bool>,
+    pub secrets: Option<Vec<String>>,
+    pub description: Option<String>,
+}
+
+/// A tool's code and data files, content-addressed. Immutable once built: a new revision is a new
+/// bundle, so runs in flight keep the one they started with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bundle {
+    pub hash: String,
+    pub files: BTreeMap<String, String>,
+}
+
+impl Bundle {
+    pub fn new(files: BTreeMap<String, String>) -> Self {
+        let mut h = Sha256::new();
+        for (path, content) in &files {
+            h.update((path.len() as u64).to_le_bytes());
+            h.update(path.as_bytes());
+            h.update((content.len() as u64).to_le_bytes());
+            h.update(content.as_bytes());
+        }
+        let hash = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        Self { hash, files }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Tool {
+    pub id: String,
+    pub name: String,
+    pub folder: PathBuf,
+    pub runtime: Runtime,
+    pub kind: ToolKind,
+    /// Organization slug.
+    pub organization: String,
+    pub visibility: Visibility,
+    pub timeout_ms: u64,
+    pub memory_mb: u32,
+    pub price_per_run: Option<Decimal>,
+    pub http: bool,
+    pub secrets: Vec<String>,
+    pub description: String,
+    pub bundle: Arc<Bundle>,
+}
+
+/// A folder that could not be loaded, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadProblem {
+    pub folder: String,
+    pub message: String,
+}
+
+/// What loading needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct LoadDefaults {
+    pub organization: String,
+}
+
+/// Loads one tool folder.
+pub fn load_tool(folder: &Path, defaults: &LoadDefaults) -> Result<Tool, String> {
+    let folder_name = folder
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or("folder name is not valid UTF-8")?
+        .to_string();
+    let runtimes: Vec<Runtime> = Runtime::ALL
+        .into_iter()
+        .filter(|r| folder.join(r.entry_file()).is_file())
+        .collect();
+    let runtime = match runtimes.as_slice() {
+        [r] => *r,
+        [] => {
+            return Err(
+                "no cortexone_function.py, cortexone_function.js or cortexone_function.lua".into(),
+            )
+        }
+        _ => return Err("more than one cortexone_function.* file: keep exactly one".into()),
+    };
+    let manifest_path = folder.join("tool.toml");
+    let manifest: ToolToml = if manifest_path.is_file() {
+        let text = std::fs::read_to_string(&manifest_path)
+            .map_err(|e| format!("tool.toml: cannot read: {e}"))?;
+        toml::from_str(&text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+                .unwrap_or(1);
+            format!("tool.toml:{line}: {}", e.message().trim())
+        })?
+    } else {
+        ToolToml::default()
+    };
+    let id = manifest.id.clone().unwrap_or_else(|| folder_name.clone());
+    if id.is_empty()
+        || id.len() > 128
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        return Err(format!(
+            "tool.toml: id {id:?} is not valid (letters, digits, '-', '_' and '.', at most 128)"
+        ));
+    }
+    let timeout = manifest.timeout.unwrap_or(MAX_TIMEOUT_SECS);
+    if !(timeout > 0.0 && timeout <= MAX_TIMEOUT_SECS) {
+        return Err(format!(
+            "tool.toml: timeout = {timeout} must be above 0 and at most 300 (seconds)"
+        ));
+    }
+    let memory = manifest.memory.unwrap_or(MAX_MEMORY_MB);
+    if !(16..=MAX_MEMORY_MB).contains(&memory) {
+        return Err(format!(
+            "tool.toml: memory = {memory} must be between 16 and 512 (MB)"
+        ));
+    }
+    let price_per_run = match &manifest.price_per_run {
+        None => None,
+        Some(v) => {
+            let text = match v {
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Float(f) => format!("{f}"),
+                toml::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let d: Decimal = text.trim().parse().map_err(|_| {
+                format!("tool.toml: price_per_run = {text} is not a decimal amount")
+            })?;
+            if d.is_sign_negative() {
+                return Err("tool.toml: price_per_run must not be negative".into());
+            }
+            Some(d)
+        }
+    };
+    let bundle = read_bundle(folder, runtime)?;
+    Ok(Tool {
+        name: manifest.name.clone().unwrap_or_else(|| folder_name.clone()),
+        id,
+        folder: folder.to_path_buf(),
+        runtime,
+        kind: manifest.kind.unwrap_or_default(),
+        organization: manifest
+            .organization
+            .clone()
+            .unwrap_or_else(|| defaults.organization.clone()),
+        visibility: manifest.visibility.unwrap_or_default(),
+        timeout_ms: (timeout * 1000.0).round() as u64,
+        memory_mb: memory,
+        price_per_run,
+        http: manifest.http.unwrap_or(false),
+        secrets: manifest.secrets.clone().unwrap_or_default(),
+        description: manifest.description.clone().unwrap_or_default(),
+        bundle: Arc::new(bundle),
+    })
+}
+
+/// Files a tool may ship (PLATFORM.md §2.1): code of its runtime plus data files.
+fn bundled(path: &str, runtime: Runtime) -> bool {
+    let ext = path.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    let code = match runtime {
+        Runtime::Python => "py",
+        Runtime::Javascript => "js",
+        Runtime::Lua => "lua",
+    };
+    ext == code || matches!(ext, "csv" | "md" | "txt" | "json" | "yaml" | "yml")
+}
+
+fn read_bundle(folder: &Path, runtime: Runtime) -> Result<Bundle, String> {
+    let mut files = BTreeMap::new();
+    let mut total = 0u64;
+    let mut stack = vec![folder.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let rel = path
+                .strip_prefix(folder)
+                .expect("walked below the folder")
+                .to_string_lossy()
+                .replace('\\', "/");
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name.starts_with('.') || name == "__pycache__" || name == "node_modules" {
+                continue;
+            }
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                // Test cases are not part of the code.
+                if rel != "tests" {
+                    stack.push(path);
+                }
+                continue;
+            }
+            if !meta.is_file() || !bundled(&rel, runtime) {
+                continue;
+            }
+            if meta.len() > MAX_FILE_BYTES {
+                return Err(format!(
+                    "{rel}: {} bytes is over the 5 MB file limit",
+                    meta.len()
+                ));
+            }
+            total += meta.len();
+            if total > MAX_BUNDLE_BYTES {
+                return Err("the tool's files add up to more than 20 MB".into());
+            }
+            let bytes = std::fs::read(&path).map_err(|e| format!("{rel}: {e}"))?;
+            let text = String::from_utf8(bytes).map_err(|_| format!("{rel}: not UTF-8 text"))?;
+            files.insert(rel, text);
+        }
+    }
+    Ok(Bundle::new(files))
+}
+
+/// The tools currently served, by id.
+#[derive(Default)]
+pub struct Registry {
+    tools: RwLock<HashMap<String, Arc<Tool>>>,
+    problems: RwLock<Vec<LoadProblem>>,
+}
+
+impl Registry {
+    /// Scans every folder below `dir`.
+    pub fn scan(dir: &Path, defaults: &LoadDefaults) -> Self {
+        let registry = Registry::default();
+        let mut folders: Vec<PathBuf> = match std::fs::read_dir(dir) {
+            Ok(entries) => entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .filter(|p| {
+                    !p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+                })
+                .collect(),
+            Err(e) => {
+                registry.problems.write().unwrap().push(LoadProblem {
+                    folder: dir.display().to_string(),
+                    message: format!("cannot read the functions folder: {e}"),
+                });
+                return registry;
+            }
+        };
+        folders.sort();
+        for folder in folders {
+            registry.load_folder(&folder, defaults);
+        }
+        registry
+    }
+
+    /// Loads (or reloads) one folder; returns the tool, or records the problem.
+    pub fn load_folder(&self, folder: &Path, defaults: &LoadDefaults) -> Option<Arc<Tool>> {
+        let label = folder
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        match load_tool(folder, defaults) {
+            Ok(tool) => {
+                let mut tools = self.tools.write().unwrap();
+                if let Some(existing) = tools.get(&tool.id) {
+                    if existing.folder != tool.folder {
+                        self.problems.write().unwrap().push(LoadProblem {
+                            folder: label,
+                            message: format!(
+                                "id {:?} is already used by folder {}",
+                                tool.id,
+                                existing.folder.display()
+                            ),
+                        });
+                        return None;
+                    }
+                }
+                let tool = Arc::new(tool);
+                tools.insert(tool.id.clone(), tool.clone());
+                Some(tool)
+            }
+            Err(message) => {
+                self.problems.write().unwrap().push(LoadProblem {
+                    folder: label,
+                    message,
+                });
+                None
+            }
+        }
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<Tool>> {
+        self.tools.read().unwrap().get(id).cloned()
+    }
+
+    /// All tools, sorted by id.
+    pub fn list(&self) -> Vec<Arc<Tool>> {
+        let mut v: Vec<_> = self.tools.read().unwrap().values().cloned().collect();
+        v.sort_by(|a, b| a.id.cmp(&b.id));
+        v
+    }
+
+    pub fn problems(&self) -> Vec<LoadProblem> {
+        self.problems.read().unwrap().clone()
+    }
+}

@@ -1,0 +1,381 @@
+//! JavaScript on Boa: a fresh context per run (the platform promises a fresh VM), synchronous only
+//! (no timers; a returned Promise is an error), `console.*` captured, `process.env` = the attached
+//! secrets. Error types and messages are reported the way V8 words them where they differ.
+
+use std::cell::RefCell;
+use std::time::Instant;
+
+use boa_engine::property::Attribute;
+use boa_engine::value::JsVariant;
+use boa_engine::{
+    js_string, Context, JsError, JsNativeErrorKind, JsObject, JsResult, JsString, JsValue,
+    NativeFunction, Source,
+};
+use serde_json::{Map, Number, Value};
+
+use super::{finished, normalize, ConvertError, Engine, Files, MAX_DEPTH};
+use crate::executor::protocol::{push_log, RunResult, WireJob};
+use crate::jsonfmt::{self, Style};
+use crate::responses::handler::script;
+
+const ENTRY: &str = "cortexone_function.js";
+/// Recursive JS calls allowed; Boa's default (512) is far below V8's, and crashes past the native
+/// stack are contained by the worker process anyway.
+const RECURSION_LIMIT: usize = 10_000;
+
+thread_local! {
+    static LOGS: RefCell<(String, usize)> = const { RefCell::new((String::new(), 0)) };
+}
+
+pub struct JavaScriptEngine;
+
+impl JavaScriptEngine {
+    pub fn new() -> Self {
+        JavaScriptEngine
+    }
+}
+
+impl Default for JavaScriptEngine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+struct Failure {
+    kind: String,
+    details: String,
+    full: String,
+}
+
+impl Engine for JavaScriptEngine {
+    fn run(&mut self, files: &Files, job: &WireJob) -> RunResult {
+        LOGS.with(|l| *l.borrow_mut() = (String::new(), job.log_limit));
+        let started = Instant::now();
+        let outcome = run_once(files, job);
+        let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let mut logs = LOGS.with(|l| std::mem::take(&mut l.borrow_mut().0));
+        match outcome {
+            Ok(n) => finished(n, logs, duration_ms, job.log_limit),
+            Err(f) => {
+                push_log(&mut logs, &format!("{}\n", f.full), job.log_limit);
+                let mut r = RunResult::failed(script(&f.kind, &f.details), f.full, logs);
+                r.duration_ms = duration_ms;
+                r
+            }
+        }
+    }
+}
+
+fn run_once(files: &Files, job: &WireJob) -> Result<super::Normalized, Failure> {
+    let source = files.get(ENTRY).map(String::as_str).unwrap_or("");
+    let ctx = &mut Context::default();
+    ctx.runtime_limits_mut()
+        .set_recursion_limit(RECURSION_LIMIT);
+    install_globals(ctx, job).map_err(|e| failure(e, ctx))?;
+    ctx.eval(Source::from_bytes(source).with_path(std::path::Path::new(ENTRY)))
+        .map_err(|e| failure(e, ctx))?;
+    let handler = ctx
+        .global_object()
+        .get(js_string!("cortexone_handler"), ctx)
+        .map_err(|e| failure(e, ctx))?;
+    let Some(handler) = handler.as_object().filter(|o| o.is_callable()) else {
+        return Err(Failure {
+            kind: "ReferenceError".into(),
+            details: "cortexone_handler is not defined".into(),
+            full: "ReferenceError: cortexone_handler is not defined (cortexone_function.js must define a global function cortexone_handler(event, context))".into(),
+        });
+    };
+    let event = JsValue::from_json(&job.event, ctx).map_err(|e| failure(e, ctx))?;
+    let context = JsObject::with_object_proto(ctx.intrinsics());
+    let returned = handler
+        .call(&JsValue::undefined(), &[event, context.into()], ctx)
+        .map_err(|e| failure(e, ctx))?;
+    if returned.as_promise().is_some() {
+        return Err(Failure {
+            kind: "TypeError".into(),
+            details: "cortexone_handler returned a Promise: the platform runs JavaScript synchronously (no async/await, Promises or setTimeout)".into(),
+            full: "TypeError: cortexone_handler returned a Promise; return the result directly".into(),
+        });
+    }
+    let value = if returned.is_undefined() {
+        None
+    } else {
+        let keys = object_keys(ctx).map_err(|e| failure(e, ctx))?;
+        Some(
+            to_json(&returned, ctx, &keys, 0, &mut Vec::new()).map_err(|e| match e {
+                Converted::Js(e) => failure(e, ctx),
+                Converted::Shape(c) => Failure {
+                    kind: "TypeError".into(),
+                    details: convert_message(&c),
+                    full: format!("TypeError: {}", convert_message(&c)),
+                },
+            })?,
+        )
+    };
+    normalize(value).map_err(|m| Failure {
+        kind: "TypeError".into(),
+        details: m.clone(),
+        full: format!("TypeError: {m}"),
+    })
+}
+
+fn convert_message(c: &ConvertError) -> String {
+    match c {
+        ConvertError::TooDeep => {
+            format!("cannot serialize the returned value: nested deeper than {MAX_DEPTH} levels")
+        }
+        ConvertError::Cycle => "Converting circular structure to JSON".into(),
+        ConvertError::Unsupported(t) => t.clone(),
+    }
+}
+
+fn install_globals(ctx: &mut Context, job: &WireJob) -> JsResult<()> {
+    let env = JsObject::with_object_proto(ctx.intrinsics());
+    for (k, v) in &job.env {
+        env.set(
+            JsString::from(k.as_str()),
+            JsString::from(v.as_str()),
+            false,
+            ctx,
+        )?;
+    }
+    let process = JsObject::with_object_proto(ctx.intrinsics());
+    process.set(js_string!("env"), env, false, ctx)?;
+    ctx.register_global_property(js_string!("process"), process, Attribute::all())?;
+
+    let console = JsObject::with_object_proto(ctx.intrinsics());
+    for name in ["log", "info", "warn", "error", "debug"] {
+        let f = boa_engine::object::FunctionObjectBuilder::new(
+            ctx.realm(),
+            NativeFunction::from_fn_ptr(console_log),
+        )
+        .name(JsString::from(name))
+        .length(0)
+        .build();
+        console.set(JsString::from(name), f, false, ctx)?;
+    }
+    ctx.register_global_property(js_string!("console"), console, Attribute::all())?;
+    Ok(())
+}
+
+fn console_log(_this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let keys = object_keys(ctx)?;
+    let mut line = String::new();
+    for (i, a) in args.iter().enumerate() {
+        if i > 0 {
+            line.push(' ');
+        }
+        if let Some(s) = a.as_string() {
+            line.push_str(&s.to_std_string_escaped());
+        } else if a.is_object() && !a.is_callable() {
+            match to_json(a, ctx, &keys, 0, &mut Vec::new()) {
+                Ok(v) => line.push_str(&jsonfmt::to_string(&v, Style::Go)),
+                Err(_) => line.push_str("[object]"),
+            }
+        } else {
+            line.push_str(&a.to_string(ctx)?.to_std_string_escaped());
+        }
+    }
+    line.push('\n');
+    LOGS.with(|l| {
+        let mut l = l.borrow_mut();
+        let limit = l.1;
+        push_log(&mut l.0, &line, limit);
+    });
+    Ok(JsValue::undefined())
+}
+
+fn object_keys(ctx: &mut Context) -> JsResult<JsObject> {
+    let object = ctx.global_object().get(js_string!("Object"), ctx)?;
+    let keys = object
+        .as_object()
+        .expect("Object is an object")
+        .get(js_string!("keys"), ctx)?;
+    Ok(keys.as_object().expect("Object.keys is a function"))
+}
+
+enum Converted {
+    Js(JsError),
+    Shape(ConvertError),
+}
+
+impl From<JsError> for Converted {
+    fn from(e: JsError) -> Self {
+        Converted::Js(e)
+    }
+}
+
+fn number(f: f64) -> Value {
+    if f.is_finite()
+        && f.fract() == 0.0
+        && f.abs() < 9.007_199_254_740_992e15
+        && !(f == 0.0 && f.is_sign_negative())
+    {
+        Value::Number(Number::from(f as i64))
+    } else {
+        // JSON.stringify writes NaN and the infinities as null.
+        Number::from_f64(f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null)
+    }
+}
+
+/// JS → JSON with `JSON.stringify` semantics (`toJSON`, undefined and functions skipped in
+/// objects and null in arrays), depth-capped and cycle-checked instead of recursing natively.
+fn to_json(
+    v: &JsValue,
+    ctx: &mut Context,
+    keys_fn: &JsObject,
+    depth: usize,
+    path: &mut Vec<JsObject>,
+) -> Result<Value, Converted> {
+    if depth > MAX_DEPTH {
+        return Err(Converted::Shape(ConvertError::TooDeep));
+    }
+    Ok(match v.variant() {
+        JsVariant::Null | JsVariant::Undefined | JsVariant::Symbol(_) => Value::Null,
+        JsVariant::Boolean(b) => Value::Bool(b),
+        JsVariant::Integer32(i) => Value::Number(Number::from(i)),
+        JsVariant::Float64(f) => number(f),
+        JsVariant::String(s) => Value::String(s.to_std_string_escaped()),
+        JsVariant::BigInt(_) => {
+            return Err(Converted::Shape(ConvertError::Unsupported(
+                "Do not know how to serialize a BigInt".into(),
+            )))
+        }
+        JsVariant::Object(obj) => {
+            if obj.is_callable() {
+                return Ok(Value::Null);
+            }
+            let to_json_fn = obj.get(js_string!("toJSON"), ctx)?;
+            if let Some(f) = to_json_fn.as_object().filter(|f| f.is_callable()) {
+                let replaced = f.call(&obj.clone().into(), &[], ctx)?;
+                return to_json(&replaced, ctx, keys_fn, depth + 1, path);
+            }
+            if path.iter().any(|p| JsObject::equals(p, &obj)) {
+                return Err(Converted::Shape(ConvertError::Cycle));
+            }
+            path.push(obj.clone());
+            let out = if obj.is_array() {
+                let len = obj.get(js_string!("length"), ctx)?.to_length(ctx)?;
+                let mut items = Vec::with_capacity(len.min(1 << 16) as usize);
+                for i in 0..len {
+                    let item = obj.get(i, ctx)?;
+                    if item.is_undefined() || item.is_callable() {
+                        items.push(Value::Null);
+                    } else {
+                        items.push(to_json(&item, ctx, keys_fn, depth + 1, path)?);
+                    }
+                }
+                Value::Array(items)
+            } else {
+                let keys = keys_fn.call(&JsValue::undefined(), &[obj.clone().into()], ctx)?;
+                let keys = keys.as_object().expect("Object.keys returns an array");
+                let len = keys.get(js_string!("length"), ctx)?.to_length(ctx)?;
+                let mut map = Map::new();
+                for i in 0..len {
+                    let key = keys.get(i, ctx)?.to_string(ctx)?;
+                    let item = obj.get(key.clone(), ctx)?;
+                    if item.is_undefined() || item.is_callable() || item.is_symbol() {
+                        continue;
+                    }
+                    map.insert(
+                        key.to_std_string_escaped(),
+                        to_json(&item, ctx, keys_fn, depth + 1, path)?,
+                    );
+                }
+                Value::Object(map)
+            };
+            path.pop();
+            out
+        }
+    })
+}
+
+/// Turns a thrown value into the documented `type` / `details` pair.
+fn failure(e: JsError, ctx: &mut Context) -> Failure {
+    // An object thrown by JS (`throw new TypeError(...)`, a subclass, or a plain object with name
+    // and message) reports its own `name` and `message`, as V8 does.
+    if let Some(value) = e.as_opaque() {
+        if let Some(obj) = value.as_object() {
+            let name = obj
+                .get(js_string!("name"), ctx)
+                .ok()
+                .and_then(|v| v.as_string())
+                .map(|s| s.to_std_string_escaped());
+            let message = obj
+                .get(js_string!("message"), ctx)
+                .ok()
+                .and_then(|v| v.as_string())
+                .map(|s| s.to_std_string_escaped());
+            if name.is_some() || message.is_some() {
+                let kind = name.unwrap_or_else(|| "Error".into());
+                let details = v8_wording(&kind, message.unwrap_or_default());
+                let full = format!("{kind}: {details}\n{e}");
+                return Failure {
+                    kind,
+                    details,
+                    full,
+                };
+            }
+        }
+        let text = value
+            .to_string(ctx)
+            .map(|s| s.to_std_string_escaped())
+            .unwrap_or_else(|_| "uncaught exception".into());
+        return Failure {
+            kind: "Error".into(),
+            details: text.clone(),
+            full: format!("Uncaught {text}"),
+        };
+    }
+    match e.try_native(ctx) {
+        Ok(native) => {
+            let kind = match native.kind() {
+                JsNativeErrorKind::Aggregate(_) => "AggregateError",
+                JsNativeErrorKind::Error => "Error",
+                JsNativeErrorKind::Eval => "EvalError",
+                JsNativeErrorKind::Range => "RangeError",
+                JsNativeErrorKind::Reference => "ReferenceError",
+                JsNativeErrorKind::Syntax => "SyntaxError",
+                JsNativeErrorKind::Type => "TypeError",
+                JsNativeErrorKind::Uri => "URIError",
+                _ => "Error",
+            }
+            .to_string();
+            let details = v8_wording(&kind, native.message().to_string());
+            Failure {
+                full: format!("{kind}: {details}\n{e}"),
+                kind,
+                details,
+            }
+        }
+        Err(_) => {
+            // Engine errors: Boa's recursion and stack limits are V8's stack overflow.
+            let text = e.to_string();
+            if text.contains("recursive calls") || text.contains("stack size") {
+                Failure {
+                    kind: "RangeError".into(),
+                    details: "Maximum call stack size exceeded".into(),
+                    full: format!("RangeError: Maximum call stack size exceeded ({text})"),
+                }
+            } else {
+                Failure {
+                    kind: "Error".into(),
+                    details: text.clone(),
+                    full: text,
+                }
+            }
+        }
+    }
+}
+
+/// V8's wording for the common mistakes where Boa words them differently (PLATFORM.md §2.3).
+fn v8_wording(kind: &str, message: String) -> String {
+    if kind == "TypeError" {
+        if let Some(rest) = message.strip_prefix("not a callable function") {
+            return format!("is not a function{rest}");
+        }
+    }
+    message
+}

@@ -1,0 +1,115 @@
+//! The three language runtimes. Each runs inside a worker process (see `executor`), owns its
+//! interpreter, and turns one job into a [`RunResult`] following PLATFORM.md §2.1–§2.3.
+
+pub mod javascript;
+pub mod lua;
+pub mod python;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::executor::protocol::{RunResult, RunStatus, WireJob};
+use crate::jsonfmt::{self, Style};
+
+/// A tool's files, shared by every run of the same code hash inside one worker.
+pub type Files = Arc<BTreeMap<String, String>>;
+
+/// Deepest value a handler may return (and the Lua `json` module may encode).
+pub const MAX_DEPTH: usize = 256;
+
+/// A language runtime living in a worker process.
+pub trait Engine {
+    /// Runs `job` with the code `files` (whose hash is `job.code_hash`).
+    fn run(&mut self, files: &Files, job: &WireJob) -> RunResult;
+}
+
+/// Why a returned value could not become JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConvertError {
+    TooDeep,
+    Cycle,
+    Unsupported(String),
+}
+
+/// What the gateway makes of a handler's return value (PLATFORM.md §2.2), for runtimes whose
+/// values were first converted to JSON (JavaScript and Lua).
+pub struct Normalized {
+    pub status_code: i64,
+    pub body: Option<String>,
+    pub warning: Option<String>,
+}
+
+/// The warning logged when a value without `statusCode` is sent as the body (**choice**).
+pub const NO_STATUS_WARNING: &str =
+    "[cortex-emu] warning: the handler returned a value without statusCode; it was sent as the body with statusCode 200\n";
+
+/// Applies §2.2 to a returned value. `Err` carries the message of a runtime error.
+pub fn normalize(value: Option<Value>) -> Result<Normalized, String> {
+    let value = match value {
+        None | Some(Value::Null) => {
+            return Ok(Normalized {
+                status_code: 500,
+                body: None,
+                warning: None,
+            })
+        }
+        Some(v) => v,
+    };
+    if let Value::Object(map) = &value {
+        if let Some(code) = map.get("statusCode") {
+            let status_code = code
+                .as_i64()
+                .or_else(|| code.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+                .ok_or_else(|| format!("statusCode must be an integer, got {code}"))?;
+            let body = match map.get("body") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(other) => Some(jsonfmt::to_string(other, Style::Python)),
+            };
+            return Ok(Normalized {
+                status_code,
+                body,
+                warning: None,
+            });
+        }
+    }
+    let body = match &value {
+        Value::String(s) => s.clone(),
+        other => jsonfmt::to_string(other, Style::Python),
+    };
+    Ok(Normalized {
+        status_code: 200,
+        body: Some(body),
+        warning: Some(NO_STATUS_WARNING.into()),
+    })
+}
+
+/// A successful run's result from a normalized value.
+pub fn finished(n: Normalized, mut logs: String, duration_ms: f64, log_limit: usize) -> RunResult {
+    if let Some(w) = &n.warning {
+        crate::executor::protocol::push_log(&mut logs, w, log_limit);
+    }
+    RunResult {
+        status: if n.status_code >= 500 {
+            RunStatus::Error
+        } else {
+            RunStatus::Success
+        },
+        status_code: n.status_code,
+        body: n.body,
+        logs,
+        error: None,
+        duration_ms,
+    }
+}
+
+/// The engine for a runtime.
+pub fn engine_for(runtime: crate::registry::Runtime) -> Box<dyn Engine> {
+    match runtime {
+        crate::registry::Runtime::Python => Box::new(python::PythonEngine::new()),
+        crate::registry::Runtime::Javascript => Box::new(javascript::JavaScriptEngine::new()),
+        crate::registry::Runtime::Lua => Box::new(lua::LuaEngine::new()),
+    }
+}

@@ -1,0 +1,385 @@
+# cortex-emu's Python harness: runs once per worker interpreter.
+# It provides the sandbox's small `os`, an `open` that reads the tool's own files, an import hook
+# for the tool's sibling modules, and `_cortex_run`, which runs one job and returns a JSON string.
+import sys
+import builtins
+import _io
+
+# Without host access RustPython's _io has no FileIO (and possibly other file classes); io.py
+# imports them by name, so stand-ins that refuse to open host files take their place.
+for _missing in ("FileIO", "BufferedReader", "BufferedWriter", "BufferedRWPair", "BufferedRandom",
+                 "TextIOWrapper", "open_code"):
+    if not hasattr(_io, _missing):
+        def _refuse(*args, **kwargs):
+            raise PermissionError(1, "Operation not permitted: host files are not available in the sandbox")
+        if _missing == "open_code":
+            _io.open_code = _refuse
+        else:
+            setattr(_io, _missing, type(_missing, (getattr(_io, "_RawIOBase", object),), {"__init__": _refuse}))
+import io
+import json
+import time
+import types
+
+_TOOL_ROOT = "/var/task"
+_files = {}        # the current run's bundle: relative path -> text
+_scratch = {}      # files the current run wrote (wiped after the run)
+_code_cache = {}   # code hash -> {"main": code or exception, "modules": {name: (code, is_pkg, filename)}}
+_tool_module_names = set()
+_random_bytes = globals().get("_host_random_bytes")  # native urandom from the host
+
+
+def _rel(path):
+    import posixpath
+    if isinstance(path, bytes):
+        path = path.decode()
+    path = _os.fspath(path)
+    if path.startswith(_TOOL_ROOT + "/"):
+        path = path[len(_TOOL_ROOT) + 1:]
+    elif path.startswith("/"):
+        path = path[1:]
+    path = posixpath.normpath(path)
+    return "" if path == "." else path
+
+
+class _StatResult:
+    def __init__(self, mode, size):
+        self.st_mode = mode
+        self.st_size = size
+        self.st_mtime = 0.0
+        self.st_atime = 0.0
+        self.st_ctime = 0.0
+        self.st_uid = 0
+        self.st_gid = 0
+        self.st_nlink = 1
+        self.st_ino = 0
+        self.st_dev = 0
+
+
+def _all_files():
+    merged = dict(_files)
+    merged.update(_scratch)
+    return merged
+
+
+def _is_dir(rel):
+    if rel == "":
+        return True
+    prefix = rel + "/"
+    return any(p.startswith(prefix) for p in _all_files())
+
+
+def _stat(path, *args, **kwargs):
+    rel = _rel(path)
+    files = _all_files()
+    if rel in files:
+        return _StatResult(0o100444, len(files[rel].encode()))
+    if _is_dir(rel):
+        return _StatResult(0o040555, 0)
+    raise FileNotFoundError(2, "No such file or directory", path)
+
+
+def _listdir(path="."):
+    rel = _rel(path)
+    if not _is_dir(rel):
+        raise FileNotFoundError(2, "No such file or directory", path)
+    prefix = "" if rel == "" else rel + "/"
+    names = set()
+    for p in _all_files():
+        if p.startswith(prefix):
+            names.add(p[len(prefix):].split("/")[0])
+    return sorted(names)
+
+
+def _fspath(p):
+    if isinstance(p, (str, bytes)):
+        return p
+    f = getattr(type(p), "__fspath__", None)
+    if f is None:
+        raise TypeError("expected str, bytes or os.PathLike object, not " + type(p).__name__)
+    return f(p)
+
+
+def _urandom(n):
+    return _random_bytes(n)
+
+
+def _unsupported(name):
+    def f(*args, **kwargs):
+        raise PermissionError(1, "Operation not permitted: os.%s is not available in the sandbox" % name)
+    f.__name__ = name
+    return f
+
+
+_os = types.ModuleType("os")
+_os.__file__ = "<cortex-emu sandbox>"
+_os.environ = {}
+_os.name = "posix"
+_os.sep = "/"
+_os.altsep = None
+_os.curdir = "."
+_os.pardir = ".."
+_os.extsep = "."
+_os.pathsep = ":"
+_os.linesep = "\n"
+_os.defpath = "/bin:/usr/bin"
+_os.devnull = "/dev/null"
+_os.supports_bytes_environ = False
+_os.getenv = lambda key, default=None: _os.environ.get(key, default)
+_os.fspath = _fspath
+_os.fsencode = lambda p: _fspath(p).encode() if isinstance(_fspath(p), str) else _fspath(p)
+_os.fsdecode = lambda p: _fspath(p).decode() if isinstance(_fspath(p), bytes) else _fspath(p)
+_os.urandom = _urandom
+_os.getcwd = lambda: _TOOL_ROOT
+_os.getpid = lambda: 1
+_os.cpu_count = lambda: 2
+_os.stat = _stat
+_os.lstat = _stat
+_os.listdir = _listdir
+_os.error = OSError
+_os.register_at_fork = lambda **kwargs: None
+for _name in ("system", "popen", "remove", "unlink", "rmdir", "mkdir", "makedirs", "rename", "chdir",
+              "kill", "execv", "execve", "spawnv", "putenv", "unsetenv", "chmod", "walk", "scandir"):
+    setattr(_os, _name, _unsupported(_name))
+import abc as _abc
+
+
+class _PathLike(_abc.ABC):
+    @classmethod
+    def __subclasshook__(cls, subclass):
+        return hasattr(subclass, "__fspath__") or NotImplemented
+
+
+_os.PathLike = _PathLike
+sys.modules["os"] = _os
+# importlib's path machinery imports `posix` by that name; the sandbox's os stands in for it.
+sys.modules["posix"] = _os
+import posixpath as _posixpath
+_os.path = _posixpath
+sys.modules["os.path"] = _posixpath
+
+
+class _WritableFile(io.StringIO):
+    def __init__(self, rel, initial=""):
+        super().__init__(initial)
+        self.seek(0, 2)
+        self._rel = rel
+
+    def close(self):
+        if not self.closed:
+            _scratch[self._rel] = self.getvalue()
+        super().close()
+
+
+def _open(file, mode="r", buffering=-1, encoding=None, errors=None, newline=None, closefd=True, opener=None):
+    rel = _rel(file)
+    files = _all_files()
+    if any(c in mode for c in "wax+"):
+        if "x" in mode and rel in files:
+            raise FileExistsError(17, "File exists", file)
+        initial = files.get(rel, "") if ("a" in mode or "+" in mode) else ""
+        return _WritableFile(rel, initial)
+    if rel not in files:
+        if _is_dir(rel):
+            raise IsADirectoryError(21, "Is a directory", file)
+        raise FileNotFoundError(2, "No such file or directory", file)
+    if "b" in mode:
+        return io.BytesIO(files[rel].encode())
+    return io.StringIO(files[rel])
+
+
+builtins.open = _open
+io.open = _open
+
+
+class _ToolFinder:
+    """Finds the tool's own modules (sibling .py files and packages) in the current bundle."""
+    modules = {}
+
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        entry = cls.modules.get(name)
+        if entry is None:
+            return None
+        from importlib.machinery import ModuleSpec
+        spec = ModuleSpec(name, cls, origin=entry[2], is_package=entry[1])
+        if entry[1]:
+            spec.submodule_search_locations = [_TOOL_ROOT + "/" + name.replace(".", "/")]
+        # No location: there is no bytecode cache to compute (RustPython has no cache_tag).
+        spec.has_location = False
+        return spec
+
+    @classmethod
+    def create_module(cls, spec):
+        return None
+
+    @classmethod
+    def exec_module(cls, module):
+        code, is_pkg, filename = cls.modules[module.__name__]
+        _tool_module_names.add(module.__name__)
+        module.__file__ = filename
+        if isinstance(code, BaseException):
+            raise code
+        exec(code, module.__dict__)
+
+
+sys.meta_path.insert(0, _ToolFinder)
+
+
+def _compile_bundle(code_hash, files):
+    if len(_code_cache) >= 64:
+        _code_cache.clear()
+    modules = {}
+    main = None
+    for path, text in files.items():
+        if not path.endswith(".py"):
+            continue
+        filename = _TOOL_ROOT + "/" + path
+        try:
+            code = compile(text, filename, "exec")
+        except BaseException as e:  # a SyntaxError surfaces when the module is run
+            code = e
+        if path == "cortexone_function.py":
+            main = code
+            continue
+        parts = path[:-3].split("/")
+        is_pkg = parts[-1] == "__init__"
+        if is_pkg:
+            parts = parts[:-1]
+        if parts:
+            modules[".".join(parts)] = (code, is_pkg, filename)
+    _code_cache[code_hash] = {"main": main, "modules": modules, "files": dict(files)}
+
+
+def _has(code_hash):
+    return code_hash in _code_cache
+
+
+class _Context:
+    """Execution metadata (the emulator's choice of attributes; PLATFORM.md §2.1)."""
+
+    def __init__(self, meta, deadline):
+        self.function_id = meta.get("function_id")
+        self.version = meta.get("version")
+        self.activation_id = meta.get("activation_id")
+        self.organization = meta.get("organization")
+        self._deadline = deadline
+
+    def remaining_time_ms(self):
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+    def __repr__(self):
+        return "<Context function_id=%r version=%r activation_id=%r>" % (
+            self.function_id, self.version, self.activation_id)
+
+
+class _Log(io.StringIO):
+    def __init__(self, limit):
+        super().__init__()
+        self._limit = limit
+        self._size = 0
+        self._cut = False
+
+    def write(self, s):
+        if self._size >= self._limit:
+            if not self._cut:
+                self._cut = True
+                super().write("\n[cortex-emu: output truncated]\n")
+            return len(s)
+        self._size += len(s)
+        return super().write(s)
+
+
+_NO_STATUS_WARNING = ("[cortex-emu] warning: the handler returned a value without statusCode; "
+                      "it was sent as the body with statusCode 200\n")
+
+
+def _normalize(result, log):
+    if result is None:
+        return 500, None
+    if isinstance(result, dict) and "statusCode" in result:
+        status = result["statusCode"]
+        if isinstance(status, bool) or not isinstance(status, int):
+            raise TypeError("statusCode must be an integer, got %s" % type(status).__name__)
+        body = result.get("body")
+        if body is None:
+            return status, None
+        if isinstance(body, str):
+            return status, body
+        return status, json.dumps(body)
+    log.write(_NO_STATUS_WARNING)
+    if isinstance(result, str):
+        return 200, result
+    return 200, json.dumps(result)
+
+
+def _traceback_text(e):
+    try:
+        import traceback
+        return "".join(traceback.format_exception(type(e), e, e.__traceback__))
+    except BaseException:
+        return "%s: %s\n" % (type(e).__name__, e)
+
+
+def _cortex_run(code_hash, event_json, meta_json, env_json, timeout_ms, log_limit):
+    entry = _code_cache[code_hash]
+    meta = json.loads(meta_json)
+    started = time.monotonic()
+    deadline = started + timeout_ms / 1000.0
+    log = _Log(log_limit)
+    saved = (sys.stdout, sys.stderr)
+    sys.stdout = sys.stderr = log
+    global _files
+    _files = entry["files"]
+    _scratch.clear()
+    _os.environ.clear()
+    _os.environ.update(json.loads(env_json))
+    # Module-level state never leaks between runs: the tool's modules are executed afresh.
+    for name in list(_tool_module_names):
+        sys.modules.pop(name, None)
+    _tool_module_names.clear()
+    _ToolFinder.modules = entry["modules"]
+    error = None
+    failed = False
+    try:
+        event = json.loads(event_json)
+        main = entry["main"]
+        if isinstance(main, BaseException):
+            raise main
+        module = types.ModuleType("cortexone_function")
+        module.__file__ = _TOOL_ROOT + "/cortexone_function.py"
+        sys.modules["cortexone_function"] = module
+        _tool_module_names.add("cortexone_function")
+        exec(main, module.__dict__)
+        handler = module.__dict__.get("cortexone_handler")
+        if handler is None:
+            raise AttributeError("module 'cortexone_function' has no attribute 'cortexone_handler'")
+        status, body = _normalize(handler(event, _Context(meta, deadline)), log)
+    except BaseException as e:
+        failed = True
+        status = 500
+        body = json.dumps({"error": "Runtime error: " + str(e)})
+        error = _traceback_text(e)
+        log.write(error)
+    finally:
+        sys.stdout, sys.stderr = saved
+        _scratch.clear()
+        _os.environ.clear()
+    return json.dumps({
+        "status_code": status,
+        "body": body,
+        "logs": log.getvalue(),
+        "error": error,
+        "failed": failed,
+        "duration_ms": (time.monotonic() - started) * 1000.0,
+    })
+
+
+# Warm the modules handlers use most, so the first run does not pay for them.
+for _m in ("re", "math", "datetime", "hashlib", "base64", "random", "collections", "uuid",
+           "urllib.parse", "typing", "traceback", "importlib.machinery", "string", "itertools",
+           "functools", "decimal", "statistics", "csv"):
+    try:
+        __import__(_m)
+    except BaseException as _e:
+        sys.__stderr__.write("cortex-emu: python warm-up could not import %s: %r\n" % (_m, _e))

@@ -1,0 +1,574 @@
+//! SQLite state: organizations, API keys (hashes only), the wallet ledger, tools, versions and
+//! activations. One writer thread owns the connection and commits whatever has queued up in one
+//! transaction (group commit), so recording runs never serializes requests behind one fsync each;
+//! a caller is answered only after its transaction committed, so nothing acknowledged is lost.
+
+mod schema;
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{mpsc, Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::config::Config;
+
+pub const MICROS: i64 = 1_000_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("the database writer has stopped")]
+    Closed,
+    #[error("{0}")]
+    Invalid(String),
+}
+
+type AnyBox = Box<dyn Any + Send>;
+type Work = Box<dyn FnOnce(&Connection) -> rusqlite::Result<AnyBox> + Send>;
+
+type Reply = Box<dyn FnOnce(Result<AnyBox, String>) + Send>;
+
+struct Command {
+    work: Work,
+    reply: Reply,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Organization {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct KeyRecord {
+    pub id: String,
+    pub org_id: String,
+    pub name: String,
+    pub prefix: String,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked: bool,
+}
+
+/// Everything recorded about one run (PLATFORM.md §5).
+#[derive(Debug, Clone, Serialize)]
+pub struct Activation {
+    pub id: String,
+    pub org_id: String,
+    pub tool_id: String,
+    pub version: String,
+    pub code_hash: String,
+    pub runtime: String,
+    /// `success`, `error`, `timeout` or `interrupted`.
+    pub status: String,
+    pub status_code: i64,
+    pub duration_ms: f64,
+    pub cost_micros: i64,
+    pub event: String,
+    pub response: String,
+    pub logs: String,
+    pub error: Option<String>,
+    pub started_at: String,
+    pub finished_at: String,
+}
+
+pub struct Store {
+    tx: Mutex<Option<mpsc::Sender<Command>>>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Key hash → key. Every change goes through this process, so the cache is the truth.
+    keys: RwLock<HashMap<String, KeyRecord>>,
+    /// Organization id → balance in micro-credits, derived from the ledger at open.
+    balances: Mutex<HashMap<String, i64>>,
+    orgs: RwLock<HashMap<String, Organization>>,
+    /// Tool id → published versions, newest first. Versions are immutable, so caching is safe.
+    published: RwLock<HashMap<String, Vec<Arc<PublishedVersion>>>>,
+    seq: std::sync::atomic::AtomicI64,
+}
+
+pub fn now_rfc3339() -> String {
+    Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+pub fn hash_key(key: &str) -> String {
+    Sha256::digest(key.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `YYYY-MM-DD` (valid through the end of that day, UTC) or an RFC 3339 timestamp.
+pub fn parse_expiry(s: &str) -> Option<DateTime<Utc>> {
+    if let Ok(d) = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
+        return d.succ_opt()?.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+    }
+    DateTime::parse_from_rfc3339(s.trim())
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
+}
+
+pub fn to_micros(d: Decimal) -> i64 {
+    (d * Decimal::from(MICROS))
+        .round()
+        .to_i64()
+        .unwrap_or(i64::MAX)
+}
+
+pub fn format_micros(m: i64) -> String {
+    Decimal::new(m, 6).normalize().to_string()
+}
+
+impl Store {
+    /// Opens (creating and migrating) the database at `path`, or an in-memory one.
+    pub fn open(path: Option<&Path>) -> Result<Arc<Self>, StoreError> {
+        let mut conn = match path {
+            Some(p) => {
+                if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        StoreError::Invalid(format!("cannot create {}: {e}", dir.display()))
+                    })?;
+                }
+                Connection::open(p)?
+            }
+            None => Connection::open_in_memory()?,
+        };
+        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        schema::migrate(&mut conn)?;
+
+        let store = Store {
+            tx: Mutex::new(None),
+            writer: Mutex::new(None),
+            keys: RwLock::new(HashMap::new()),
+            balances: Mutex::new(HashMap::new()),
+            orgs: RwLock::new(HashMap::new()),
+            published: RwLock::new(HashMap::new()),
+            seq: std::sync::atomic::AtomicI64::new(0),
+        };
+        store.load_caches(&conn)?;
+        let (tx, rx) = mpsc::channel::<Command>();
+        let handle = std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || writer_loop(conn, rx))
+            .expect("spawn store writer");
+        *store.tx.lock().unwrap() = Some(tx);
+        *store.writer.lock().unwrap() = Some(handle);
+        Ok(Arc::new(store))
+    }
+
+    fn load_caches(&self, conn: &Connection) -> rusqlite::Result<()> {
+        let mut stmt = conn.prepare("SELECT id, slug, name FROM organizations")?;
+        let orgs = stmt.query_map([], |r| {
+            Ok(Organization {
+                id: r.get(0)?,
+                slug: r.get(1)?,
+                name: r.get(2)?,
+            })
+        })?;
+        let mut map = self.orgs.write().unwrap();
+        for o in orgs {
+            let o = o?;
+            map.insert(o.id.clone(), o);
+        }
+        let mut stmt = conn.prepare(
+            "SELECT hash, id, org_id, name, prefix, expires_at, revoked_at IS NOT NULL FROM api_keys",
+        )?;
+        let keys = stmt.query_map([], |r| {
+            let exp: Option<String> = r.get(5)?;
+            Ok((
+                r.get::<_, String>(0)?,
+                KeyRecord {
+                    id: r.get(1)?,
+                    org_id: r.get(2)?,
+                    name: r.get(3)?,
+                    prefix: r.get(4)?,
+                    expires_at: exp.as_deref().and_then(parse_expiry),
+                    revoked: r.get(6)?,
+                },
+            ))
+        })?;
+        let mut kmap = self.keys.write().unwrap();
+        for k in keys {
+            let (h, k) = k?;
+            kmap.insert(h, k);
+        }
+        let mut stmt =
+            conn.prepare("SELECT org_id, SUM(amount_micros) FROM ledger GROUP BY org_id")?;
+        let sums = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        let mut bmap = self.balances.lock().unwrap();
+        for s in sums {
+            let (o, b) = s?;
+            bmap.insert(o, b);
+        }
+        let mut stmt = conn.prepare(
+            "SELECT tool_id, version, files FROM versions ORDER BY major DESC, minor DESC, patch DESC",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        let mut pmap = self.published.write().unwrap();
+        for row in rows {
+            let (tool, version, files) = row?;
+            let files: std::collections::BTreeMap<String, String> =
+                serde_json::from_str(&files).unwrap_or_default();
+            pmap.entry(tool)
+                .or_default()
+                .push(Arc::new(PublishedVersion {
+                    version,
+                    bundle: Arc::new(crate::registry::Bundle::new(files)),
+                }));
+        }
+        let seq: i64 =
+            conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM activations", [], |r| {
+                r.get(0)
+            })?;
+        self.seq.store(seq, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn sender(&self) -> Result<mpsc::Sender<Command>, StoreError> {
+        self.tx.lock().unwrap().clone().ok_or(StoreError::Closed)
+    }
+
+    /// Runs `f` on the writer thread inside the next group transaction; resolves after commit.
+    pub async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let work: Work = Box::new(move |c| f(c).map(|v| Box::new(v) as AnyBox));
+        let reply: Reply = Box::new(move |r| {
+            let _ = tx.send(r);
+        });
+        self.sender()?
+            .send(Command { work, reply })
+            .map_err(|_| StoreError::Closed)?;
+        let out = rx.await.map_err(|_| StoreError::Closed)?;
+        out.map(|b| *b.downcast::<T>().expect("writer returns the caller's type"))
+            .map_err(StoreError::Invalid)
+    }
+
+    /// Blocking form of [`Store::call`], for start-up and the CLI.
+    pub fn call_blocking<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let work: Work = Box::new(move |c| f(c).map(|v| Box::new(v) as AnyBox));
+        let reply: Reply = Box::new(move |r| {
+            let _ = tx.send(r);
+        });
+        self.sender()?
+            .send(Command { work, reply })
+            .map_err(|_| StoreError::Closed)?;
+        let out = rx.recv().map_err(|_| StoreError::Closed)?;
+        out.map(|b| *b.downcast::<T>().expect("writer returns the caller's type"))
+            .map_err(StoreError::Invalid)
+    }
+
+    /// Stops the writer after it has committed everything queued.
+    pub fn close(&self) {
+        self.tx.lock().unwrap().take();
+        if let Some(h) = self.writer.lock().unwrap().take() {
+            let _ = h.join();
+        }
+    }
+
+    /// Creates the configured organizations and keys that do not exist yet (idempotent).
+    pub fn seed(
+        &self,
+        config: &Config,
+        orgs: &[crate::config::OrganizationConfig],
+    ) -> Result<(), StoreError> {
+        let welcome = to_micros(config.billing.welcome_credits);
+        for org in orgs.iter().cloned() {
+            let existing = self.org_by_slug(&org.slug);
+            let org_id = match existing {
+                Some(o) => o.id,
+                None => {
+                    let id = uuid::Uuid::new_v4().to_string();
+                    let opening = org.balance.map(to_micros).unwrap_or(welcome);
+                    let rec = Organization {
+                        id: id.clone(),
+                        slug: org.slug.clone(),
+                        name: org.name.clone().unwrap_or_else(|| org.slug.clone()),
+                    };
+                    let r = rec.clone();
+                    self.call_blocking(move |c| {
+                        let now = now_rfc3339();
+                        c.execute(
+                            "INSERT INTO organizations (id, slug, name, created_at) VALUES (?1, ?2, ?3, ?4)",
+                            params![r.id, r.slug, r.name, now],
+                        )?;
+                        c.execute(
+                            "INSERT INTO ledger (org_id, amount_micros, label, created_at) VALUES (?1, ?2, 'Welcome Credits', ?3)",
+                            params![r.id, opening, now],
+                        )?;
+                        Ok(())
+                    })?;
+                    self.orgs.write().unwrap().insert(id.clone(), rec);
+                    *self.balances.lock().unwrap().entry(id.clone()).or_default() += opening;
+                    id
+                }
+            };
+            for key in org.keys {
+                let hash = hash_key(&key.key);
+                let expires = key.expires.as_deref().and_then(parse_expiry);
+                let prefix: String = key.key.chars().take(8).collect();
+                let known = self.keys.read().unwrap().get(&hash).cloned();
+                let rec = KeyRecord {
+                    id: known
+                        .as_ref()
+                        .map(|k| k.id.clone())
+                        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+                    org_id: org_id.clone(),
+                    name: key.name.clone(),
+                    prefix: prefix.clone(),
+                    expires_at: expires,
+                    revoked: known.as_ref().is_some_and(|k| k.revoked),
+                };
+                let r = rec.clone();
+                let h = hash.clone();
+                self.call_blocking(move |c| {
+                    c.execute(
+                        "INSERT INTO api_keys (id, org_id, name, prefix, hash, created_at, expires_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                         ON CONFLICT(hash) DO UPDATE SET org_id = excluded.org_id, name = excluded.name,
+                             expires_at = excluded.expires_at",
+                        params![r.id, r.org_id, r.name, r.prefix, h, now_rfc3339(),
+                                r.expires_at.map(|e| e.to_rfc3339())],
+                    )?;
+                    Ok(())
+                })?;
+                self.keys.write().unwrap().insert(hash, rec);
+            }
+        }
+        Ok(())
+    }
+
+    /// The key a raw `Authorization` value names, if it is known, not revoked and not expired.
+    pub fn authenticate(&self, raw_key: &str) -> Option<KeyRecord> {
+        let keys = self.keys.read().unwrap();
+        let k = keys.get(&hash_key(raw_key))?;
+        if k.revoked || k.expires_at.is_some_and(|e| e <= Utc::now()) {
+            return None;
+        }
+        Some(k.clone())
+    }
+
+    pub fn org(&self, id: &str) -> Option<Organization> {
+        self.orgs.read().unwrap().get(id).cloned()
+    }
+
+    pub fn org_by_slug(&self, slug: &str) -> Option<Organization> {
+        self.orgs
+            .read()
+            .unwrap()
+            .values()
+            .find(|o| o.slug == slug)
+            .cloned()
+    }
+
+    pub fn balance_micros(&self, org_id: &str) -> i64 {
+        self.balances
+            .lock()
+            .unwrap()
+            .get(org_id)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Records a finished run: the activation, its debit and the key's use, in one transaction.
+    pub async fn record_run(
+        &self,
+        a: Activation,
+        key_id: Option<String>,
+    ) -> Result<(), StoreError> {
+        let seq = self.seq.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        let org = a.org_id.clone();
+        let cost = a.cost_micros;
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO activations (id, seq, org_id, tool_id, version, code_hash, runtime, status,
+                    status_code, duration_ms, cost_micros, event, response, logs, error, started_at, finished_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                params![a.id, seq, a.org_id, a.tool_id, a.version, a.code_hash, a.runtime, a.status,
+                        a.status_code, a.duration_ms, a.cost_micros, a.event, a.response, a.logs,
+                        a.error, a.started_at, a.finished_at],
+            )?;
+            c.execute(
+                "INSERT INTO ledger (org_id, amount_micros, label, activation_id, created_at)
+                 VALUES (?1, ?2, 'Execution', ?3, ?4)",
+                params![a.org_id, -a.cost_micros, a.id, a.finished_at],
+            )?;
+            if let Some(k) = key_id {
+                c.execute(
+                    "UPDATE api_keys SET use_count = use_count + 1, last_used_at = ?2 WHERE id = ?1",
+                    params![k, a.finished_at],
+                )?;
+            }
+            Ok(())
+        })
+        .await?;
+        *self.balances.lock().unwrap().entry(org).or_default() -= cost;
+        Ok(())
+    }
+
+    /// Counts a key's use for a request that was rejected before running (nothing else changes).
+    pub async fn count_key_use(&self, key_id: String) -> Result<(), StoreError> {
+        self.call(move |c| {
+            c.execute(
+                "UPDATE api_keys SET use_count = use_count + 1, last_used_at = ?2 WHERE id = ?1",
+                params![key_id, now_rfc3339()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn activation(&self, id: String) -> Result<Option<Activation>, StoreError> {
+        self.call(move |c| {
+            c.query_row(
+                "SELECT id, org_id, tool_id, version, code_hash, runtime, status, status_code, duration_ms,
+                        cost_micros, event, response, logs, error, started_at, finished_at
+                 FROM activations WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(Activation {
+                        id: r.get(0)?,
+                        org_id: r.get(1)?,
+                        tool_id: r.get(2)?,
+                        version: r.get(3)?,
+                        code_hash: r.get(4)?,
+                        runtime: r.get(5)?,
+                        status: r.get(6)?,
+                        status_code: r.get(7)?,
+                        duration_ms: r.get(8)?,
+                        cost_micros: r.get(9)?,
+                        event: r.get(10)?,
+                        response: r.get(11)?,
+                        logs: r.get(12)?,
+                        error: r.get(13)?,
+                        started_at: r.get(14)?,
+                        finished_at: r.get(15)?,
+                    })
+                },
+            )
+            .optional()
+        })
+        .await
+    }
+
+    /// Keeps the `tools` table in step with the registry (for listing and joins).
+    pub async fn upsert_tool(&self, t: &crate::registry::Tool) -> Result<(), StoreError> {
+        let (id, name, org, runtime, kind) = (
+            t.id.clone(),
+            t.name.clone(),
+            t.organization.clone(),
+            t.runtime.id().to_string(),
+            format!("{:?}", t.kind).to_lowercase(),
+        );
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO tools (id, name, org_slug, runtime, kind, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(id) DO UPDATE SET name = excluded.name, org_slug = excluded.org_slug,
+                    runtime = excluded.runtime, kind = excluded.kind, updated_at = excluded.updated_at",
+                params![id, name, org, runtime, kind, now_rfc3339()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Published versions of a tool, newest first.
+    pub fn published(&self, tool_id: &str) -> Vec<Arc<PublishedVersion>> {
+        self.published
+            .read()
+            .unwrap()
+            .get(tool_id)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Ledger entries and activations counted straight from SQLite (for tests and the CLI).
+    pub async fn counts(&self) -> Result<(i64, i64, i64), StoreError> {
+        self.call(|c| {
+            let a = c.query_row("SELECT COUNT(*) FROM activations", [], |r| r.get(0))?;
+            let l = c.query_row("SELECT COUNT(*) FROM ledger", [], |r| r.get(0))?;
+            let k = c.query_row("SELECT COUNT(*) FROM api_keys", [], |r| r.get(0))?;
+            Ok((a, l, k))
+        })
+        .await
+    }
+}
+
+/// An immutable snapshot of a tool's files (PLATFORM.md §3).
+#[derive(Debug, Clone)]
+pub struct PublishedVersion {
+    /// Normalized `MAJOR.MINOR.PATCH`.
+    pub version: String,
+    pub bundle: Arc<crate::registry::Bundle>,
+}
+
+fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Command>) {
+    const MAX_BATCH: usize = 512;
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(c) => batch.push(c),
+                Err(_) => break,
+            }
+        }
+        let mut results: Vec<Result<AnyBox, String>> = Vec::with_capacity(batch.len());
+        let mut replies = Vec::with_capacity(batch.len());
+        let outcome = (|| -> rusqlite::Result<()> {
+            let tx = conn.transaction()?;
+            for cmd in batch {
+                // A savepoint per command: one failing command does not undo the others.
+                tx.execute_batch("SAVEPOINT cmd")?;
+                match (cmd.work)(&tx) {
+                    Ok(v) => {
+                        tx.execute_batch("RELEASE cmd")?;
+                        results.push(Ok(v));
+                    }
+                    Err(e) => {
+                        tx.execute_batch("ROLLBACK TO cmd; RELEASE cmd")?;
+                        results.push(Err(format!("database error: {e}")));
+                    }
+                }
+                replies.push(cmd.reply);
+            }
+            tx.commit()
+        })();
+        match outcome {
+            Ok(()) => {
+                for (reply, r) in replies.into_iter().zip(results) {
+                    reply(r);
+                }
+            }
+            Err(e) => {
+                let msg = format!("database error: {e} (the change was not saved)");
+                for reply in replies {
+                    reply(Err(msg.clone()));
+                }
+            }
+        }
+    }
+}

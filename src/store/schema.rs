@@ -1,0 +1,96 @@
+//! Versioned migrations, applied in order and recorded in `PRAGMA user_version`.
+//!
+//! Written by hand: the whole mechanism is "run the SQL whose index is above user_version in one
+//! transaction", which is shorter than a dependency's setup.
+
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: organizations, keys, wallet ledger, tools, versions, activations.
+    r#"
+    CREATE TABLE organizations (
+        id          TEXT PRIMARY KEY,
+        slug        TEXT NOT NULL UNIQUE,
+        name        TEXT NOT NULL,
+        created_at  TEXT NOT NULL
+    );
+    CREATE TABLE api_keys (
+        id          TEXT PRIMARY KEY,
+        org_id      TEXT NOT NULL REFERENCES organizations(id),
+        name        TEXT NOT NULL,
+        prefix      TEXT NOT NULL,
+        hash        TEXT NOT NULL UNIQUE,
+        created_at  TEXT NOT NULL,
+        expires_at  TEXT,
+        use_count   INTEGER NOT NULL DEFAULT 0,
+        last_used_at TEXT,
+        revoked_at  TEXT
+    );
+    -- Every debit and credit is a row; a balance is the sum of its organization's rows.
+    -- Amounts are integer micro-credits (1e-6), so sums are exact.
+    CREATE TABLE ledger (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        org_id        TEXT NOT NULL REFERENCES organizations(id),
+        amount_micros INTEGER NOT NULL,
+        label         TEXT NOT NULL,
+        status        TEXT NOT NULL DEFAULT 'completed',
+        activation_id TEXT,
+        created_at    TEXT NOT NULL
+    );
+    CREATE INDEX ledger_org ON ledger(org_id, id);
+    CREATE TABLE tools (
+        id          TEXT PRIMARY KEY,
+        name        TEXT NOT NULL,
+        org_slug    TEXT NOT NULL,
+        runtime     TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        updated_at  TEXT NOT NULL
+    );
+    CREATE TABLE versions (
+        tool_id     TEXT NOT NULL,
+        version     TEXT NOT NULL,
+        major       INTEGER NOT NULL,
+        minor       INTEGER NOT NULL,
+        patch       INTEGER NOT NULL,
+        visibility  TEXT NOT NULL,
+        code_hash   TEXT NOT NULL,
+        files       TEXT NOT NULL,
+        settings    TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        PRIMARY KEY (tool_id, version)
+    );
+    CREATE TABLE activations (
+        id            TEXT PRIMARY KEY,
+        seq           INTEGER NOT NULL,
+        org_id        TEXT NOT NULL,
+        tool_id       TEXT NOT NULL,
+        version       TEXT NOT NULL,
+        code_hash     TEXT NOT NULL,
+        runtime       TEXT NOT NULL,
+        status        TEXT NOT NULL,
+        status_code   INTEGER NOT NULL,
+        duration_ms   REAL NOT NULL,
+        cost_micros   INTEGER NOT NULL,
+        event         TEXT NOT NULL,
+        response      TEXT NOT NULL,
+        logs          TEXT NOT NULL,
+        error         TEXT,
+        started_at    TEXT NOT NULL,
+        finished_at   TEXT NOT NULL
+    );
+    CREATE INDEX activations_seq ON activations(seq);
+    CREATE INDEX activations_tool ON activations(tool_id, seq);
+    "#,
+];
+
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let current: usize =
+        conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
