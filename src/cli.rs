@@ -2,9 +2,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::registry::Runtime;
+use crate::devloop::publish::Bump;
+use crate::registry::{Runtime, Visibility};
 use crate::server::ServeOptions;
 
 #[derive(Parser, Debug)]
@@ -16,22 +17,79 @@ use crate::server::ServeOptions;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
-    /// Options of `serve`, which runs when no subcommand is given.
+    /// Options shared by every command (`serve` runs when no command is given).
     #[command(flatten)]
-    pub serve: ServeArgs,
+    pub common: CommonArgs,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the emulator (the default).
-    Serve(ServeArgs),
+    Serve,
+    /// Run the tools' test cases (tests/*.json) in process, without a server.
+    Test {
+        /// Tool ids to test (default: every tool).
+        tools: Vec<String>,
+        /// Also write the results as JUnit XML to FILE.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+    },
+    /// Run a tool once and print the exact envelope the gateway would return (logs on stderr).
+    Invoke {
+        tool: String,
+        /// Version to run (`1.0`, `v1.0.0`, `draft`; default: latest published, else draft).
+        #[arg(long)]
+        version: Option<String>,
+        /// The event: a JSON file, or `-` for standard input (default: `{}`).
+        #[arg(long, value_name = "FILE|-")]
+        event: Option<String>,
+    },
+    /// Publish a tool's draft as a new immutable version (its test cases must all pass).
+    Publish {
+        tool: String,
+        #[arg(long, value_enum)]
+        bump: Bump,
+        #[arg(long, value_enum)]
+        visibility: Option<VisibilityArg>,
+    },
+    /// Create a tool folder that passes `cortex-emu test` out of the box.
+    Init {
+        name: String,
+        #[arg(long, value_enum)]
+        runtime: RuntimeArg,
+        /// An MCP tool (JSON-RPC in, JSON-RPC out) instead of a function.
+        #[arg(long)]
+        mcp: bool,
+    },
     /// Internal: a worker process that runs handlers for the server.
     #[command(name = "__worker", hide = true)]
     Worker { runtime: String },
 }
 
+#[derive(ValueEnum, Debug, Clone, Copy)]
+pub enum RuntimeArg {
+    Python,
+    Javascript,
+    Lua,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+pub enum VisibilityArg {
+    Private,
+    Public,
+}
+
+impl From<VisibilityArg> for Visibility {
+    fn from(v: VisibilityArg) -> Self {
+        match v {
+            VisibilityArg::Private => Visibility::Private,
+            VisibilityArg::Public => Visibility::Public,
+        }
+    }
+}
+
 #[derive(Args, Debug, Clone, Default)]
-pub struct ServeArgs {
+pub struct CommonArgs {
     /// Configuration file (default: ./emulator.toml when present, else built-in defaults).
     #[arg(long, value_name = "PATH", global = true)]
     pub config: Option<PathBuf>,
@@ -52,8 +110,8 @@ pub struct ServeArgs {
     pub in_memory: bool,
 }
 
-impl From<ServeArgs> for ServeOptions {
-    fn from(a: ServeArgs) -> Self {
+impl From<CommonArgs> for ServeOptions {
+    fn from(a: CommonArgs) -> Self {
         ServeOptions {
             config: a.config,
             functions: a.functions,
@@ -68,6 +126,7 @@ impl From<ServeArgs> for ServeOptions {
 /// Entry point of the binary; returns the process exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
+    let opts: ServeOptions = cli.common.into();
     match cli.command {
         Some(Command::Worker { runtime }) => match Runtime::from_name(&runtime) {
             Some(r) => crate::executor::worker::worker_main(r),
@@ -76,12 +135,33 @@ pub fn main() -> i32 {
                 2
             }
         },
-        Some(Command::Serve(args)) => run_serve(args),
-        None => run_serve(cli.serve),
+        Some(Command::Init { name, runtime, mcp }) => init(&opts, &name, runtime, mcp),
+        None | Some(Command::Serve) => {
+            with_runtime(|| async { crate::server::serve(opts).await.map(|()| 0) })
+        }
+        Some(Command::Test { tools, junit }) => {
+            with_runtime(|| crate::devloop::commands::test(opts, tools, junit))
+        }
+        Some(Command::Invoke {
+            tool,
+            version,
+            event,
+        }) => with_runtime(|| crate::devloop::commands::invoke(opts, tool, version, event)),
+        Some(Command::Publish {
+            tool,
+            bump,
+            visibility,
+        }) => with_runtime(|| {
+            crate::devloop::commands::publish(opts, tool, bump, visibility.map(Into::into))
+        }),
     }
 }
 
-fn run_serve(args: ServeArgs) -> i32 {
+fn with_runtime<F, Fut>(f: F) -> i32
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<i32>>,
+{
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CORTEX_EMU_LOG")
@@ -93,10 +173,43 @@ fn run_serve(args: ServeArgs) -> i32 {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    match runtime.block_on(crate::server::serve(args.into())) {
-        Ok(()) => 0,
+    match runtime.block_on(f()) {
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
+            1
+        }
+    }
+}
+
+fn init(opts: &ServeOptions, name: &str, runtime: RuntimeArg, mcp: bool) -> i32 {
+    let functions = match crate::server::load_config(opts) {
+        Ok(c) => opts
+            .functions
+            .clone()
+            .unwrap_or_else(|| c.resolve(&c.functions.dir)),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return 1;
+        }
+    };
+    let runtime = match runtime {
+        RuntimeArg::Python => Runtime::Python,
+        RuntimeArg::Javascript => Runtime::Javascript,
+        RuntimeArg::Lua => Runtime::Lua,
+    };
+    match crate::devloop::scaffold::init(&functions, name, runtime, mcp) {
+        Ok(folder) => {
+            println!(
+                "created {} ({}{}); try: cortex-emu test {name}",
+                folder.display(),
+                runtime.id(),
+                if mcp { ", mcp" } else { "" }
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
             1
         }
     }

@@ -34,6 +34,9 @@ pub struct ServerConfig {
     pub port: u16,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Bearer token of the admin API; generated at start (and written beside the state file)
+    /// when unset.
+    pub admin_token: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -42,6 +45,7 @@ impl Default for ServerConfig {
             host: "127.0.0.1".into(),
             port: 8787,
             max_body_bytes: 6 * 1024 * 1024,
+            admin_token: None,
         }
     }
 }

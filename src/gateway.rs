@@ -153,7 +153,7 @@ async fn invoke(
     let org = state.store.org(&key.org_id);
     let org_slug = org.as_ref().map(|o| o.slug.clone()).unwrap_or_default();
     let tool = match state.registry.get(&function_id) {
-        Some(t) if t.organization == org_slug || t.visibility == Visibility::Public => t,
+        Some(t) if t.organization == org_slug || is_public(&state, &t) => t,
         _ => return reject(GatewayError::UnknownFunction),
     };
     // 4. Version.
@@ -167,6 +167,17 @@ async fn invoke(
         return reject(GatewayError::InsufficientBalance);
     }
     run_and_record(&state, &tool, target, event, &key, &org_slug).await
+}
+
+/// Public tools are callable with any organization's key: public in `tool.toml`, or published
+/// publicly.
+fn is_public(state: &AppState, tool: &Tool) -> bool {
+    tool.visibility == Visibility::Public
+        || state
+            .store
+            .published(&tool.id)
+            .first()
+            .is_some_and(|v| v.visibility == Visibility::Public)
 }
 
 /// Finds the code a version string names.
@@ -207,27 +218,16 @@ pub async fn run_and_record(
         Target::Published { version, bundle } => (version, bundle),
     };
     let activation_id = uuid::Uuid::new_v4().to_string();
-    let env: BTreeMap<String, String> = tool
-        .secrets
-        .iter()
-        .filter_map(|name| state.secrets.get(name).map(|v| (name.clone(), v.clone())))
-        .collect();
-    let job = WireJob {
-        code_hash: bundle.hash.clone(),
-        files: None,
-        event: event.clone(),
-        context: RunContext {
-            function_id: tool.id.clone(),
-            version: version.clone(),
-            activation_id: activation_id.clone(),
-            organization: org_slug.to_string(),
-        },
-        env,
-        timeout_ms: tool.timeout_ms,
-        memory_mb: tool.memory_mb,
-        http: tool.http,
-        log_limit: state.config.executor.log_limit_bytes,
-    };
+    let job = job_for(
+        tool,
+        &version,
+        &bundle,
+        event.clone(),
+        &activation_id,
+        org_slug,
+        &state.secrets,
+        state.config.executor.log_limit_bytes,
+    );
     let started_at = store::now_rfc3339();
     let guard = state.inflight.begin(
         &activation_id,
@@ -293,19 +293,58 @@ pub async fn run_and_record(
     response
 }
 
-/// The HTTP status and body text for a run's result.
-fn render(state: &AppState, result: &RunResult) -> (StatusCode, String) {
+/// The job that runs `tool` at `version` with `event`.
+#[allow(clippy::too_many_arguments)]
+pub fn job_for(
+    tool: &Tool,
+    version: &str,
+    bundle: &Bundle,
+    event: Value,
+    activation_id: &str,
+    org_slug: &str,
+    secrets: &BTreeMap<String, String>,
+    log_limit: usize,
+) -> WireJob {
+    WireJob {
+        code_hash: bundle.hash.clone(),
+        files: None,
+        event,
+        context: RunContext {
+            function_id: tool.id.clone(),
+            version: version.to_string(),
+            activation_id: activation_id.to_string(),
+            organization: org_slug.to_string(),
+        },
+        // The attached secrets are the handler's whole environment.
+        env: tool
+            .secrets
+            .iter()
+            .filter_map(|n| secrets.get(n).map(|v| (n.clone(), v.clone())))
+            .collect(),
+        timeout_ms: tool.timeout_ms,
+        memory_mb: tool.memory_mb,
+        http: tool.http,
+        log_limit,
+        check: false,
+    }
+}
+
+/// What the platform answers for a run: HTTP status, the envelope's `statusCode` and `body`.
+pub fn outcome(
+    catalogue: &crate::responses::Catalogue,
+    result: &RunResult,
+) -> (StatusCode, i64, Option<String>) {
     if result.status == RunStatus::Timeout {
         let err = GatewayError::Timeout;
-        return (
-            err.status(),
-            envelope(408, Some(&state.catalogue.body(err))),
-        );
+        return (err.status(), 408, Some(catalogue.body(err)));
     }
-    (
-        StatusCode::OK,
-        envelope(result.status_code, result.body.as_deref()),
-    )
+    (StatusCode::OK, result.status_code, result.body.clone())
+}
+
+/// The HTTP status and body text for a run's result.
+fn render(state: &AppState, result: &RunResult) -> (StatusCode, String) {
+    let (http, code, body) = outcome(&state.catalogue, result);
+    (http, envelope(code, body.as_deref()))
 }
 
 /// Answers routes that do not exist with JSON rather than an empty body.

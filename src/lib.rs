@@ -2,8 +2,10 @@
 //!
 //! See `docs/ARCHITECTURE.md` for the map of modules and how a request flows through them.
 
+pub mod admin;
 pub mod cli;
 pub mod config;
+pub mod devloop;
 pub mod executor;
 pub mod gateway;
 pub mod jsonfmt;

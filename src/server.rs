@@ -41,6 +41,51 @@ pub struct AppState {
     pub secrets: BTreeMap<String, String>,
     pub inflight: InFlight,
     pub started: Instant,
+    pub functions_dir: PathBuf,
+    pub defaults: LoadDefaults,
+    pub admin_token: String,
+}
+
+/// Where the generated admin token is kept for the CLI (beside the state file).
+pub fn admin_token_path(config: &Config, opts: &ServeOptions) -> PathBuf {
+    let state = opts
+        .state
+        .clone()
+        .unwrap_or_else(|| config.resolve(&config.state.path));
+    state.with_file_name("admin-token")
+}
+
+/// The admin token: configured, else the one written by an earlier start, else a new one.
+fn admin_token(config: &Config, opts: &ServeOptions) -> String {
+    if let Some(t) = &config.server.admin_token {
+        return t.clone();
+    }
+    let path = admin_token_path(config, opts);
+    if !opts.in_memory {
+        if let Ok(t) = std::fs::read_to_string(&path) {
+            if !t.trim().is_empty() {
+                return t.trim().to_string();
+            }
+        }
+    }
+    let token = format!("cemu_admin_{}", uuid::Uuid::new_v4().simple());
+    if !opts.in_memory {
+        use std::os::unix::fs::OpenOptionsExt;
+        let written = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, token.as_bytes()));
+        if let Err(e) = written {
+            eprintln!(
+                "warning: cannot save the admin token to {}: {e}",
+                path.display()
+            );
+        }
+    }
+    token
 }
 
 /// Runs under way, so a forced shutdown can record them as interrupted.
@@ -158,11 +203,18 @@ pub fn build_state(config: Config, opts: &ServeOptions) -> anyhow::Result<Arc<Ap
         organization: config.organizations[0].slug.clone(),
     };
     let registry = Arc::new(Registry::scan(&functions_dir, &defaults));
+    if !functions_dir.is_dir() && std::fs::create_dir_all(&functions_dir).is_ok() {
+        eprintln!(
+            "note: created the empty functions folder {}; tools added there are picked up",
+            functions_dir.display()
+        );
+    }
     let (secrets, missing) = config.secret_values();
     for m in missing {
         eprintln!("warning: secret {m} has no value; tools that attach it will not see it");
     }
     let executor = Executor::new(ExecutorOptions::new(config.executor.workers));
+    let admin_token = admin_token(&config, opts);
     let catalogue = Catalogue {
         wording: config.profile.wording,
         overrides: config.responses.clone(),
@@ -176,6 +228,9 @@ pub fn build_state(config: Config, opts: &ServeOptions) -> anyhow::Result<Arc<Ap
         secrets,
         inflight: InFlight::default(),
         started: Instant::now(),
+        functions_dir,
+        defaults,
+        admin_token,
     }))
 }
 
@@ -190,6 +245,11 @@ pub fn router(state: Arc<AppState>) -> Router {
             post(crate::gateway::invoke_version),
         )
         .route("/_emulator/health", get(health))
+        .route("/_emulator/v1/tools", get(crate::admin::list_tools))
+        .route(
+            "/_emulator/v1/tools/{id}/publish",
+            post(crate::admin::publish_tool),
+        )
         .fallback(crate::gateway::not_found)
         .with_state(state)
 }
@@ -203,6 +263,7 @@ async fn health(
         "tools": state.registry.list().len(),
         "uptime_ms": state.started.elapsed().as_millis() as u64,
         "workers": state.executor.worker_pids(),
+        "problems": state.registry.problems(),
     });
     crate::responses::json_response(axum::http::StatusCode::OK, body.to_string())
 }
@@ -241,6 +302,7 @@ fn banner(state: &AppState, addr: SocketAddr, startup: Duration) -> String {
             s.push_str(&format!("  dev key ({}): {}\n", org.slug, k.key));
         }
     }
+    s.push_str(&format!("  admin token: {}\n", state.admin_token));
     s
 }
 
@@ -270,6 +332,20 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         }
         let _ = state.store.upsert_tool(&t).await;
     }
+    let _watch = match crate::registry::watch::spawn(
+        state.clone(),
+        state.functions_dir.clone(),
+        state.defaults.clone(),
+    ) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            eprintln!(
+                "warning: hot reload is off: cannot watch {}: {e}",
+                state.functions_dir.display()
+            );
+            None
+        }
+    };
     print!("{}", banner(&state, addr, t0.elapsed()));
     use std::io::Write;
     let _ = std::io::stdout().flush();

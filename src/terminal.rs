@@ -25,3 +25,11 @@ pub fn run_line(a: &Activation, tool_name: &str) {
     let _ = stdout.write_all(out.as_bytes());
     let _ = stdout.flush();
 }
+
+/// One line per reload (or reload problem).
+pub fn reload_line(text: &str) {
+    let time = chrono::Local::now().format("%H:%M:%S");
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{time} {text}");
+    let _ = stdout.flush();
+}

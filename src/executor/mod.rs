@@ -114,6 +114,30 @@ impl Executor {
             .collect()
     }
 
+    /// Compiles `bundle` in a worker without running it; `Err` says what is wrong and where.
+    pub async fn check(&self, runtime: Runtime, bundle: Arc<Bundle>) -> Result<(), String> {
+        let job = WireJob {
+            code_hash: bundle.hash.clone(),
+            files: None,
+            event: serde_json::Value::Null,
+            context: protocol::RunContext::default(),
+            env: Default::default(),
+            timeout_ms: 10_000,
+            memory_mb: crate::registry::MAX_MEMORY_MB,
+            http: false,
+            log_limit: 0,
+            check: true,
+        };
+        let r = self.run(runtime, job, bundle).await;
+        match r.status {
+            RunStatus::Success => Ok(()),
+            RunStatus::Timeout => Err("checking the code took longer than 10 s".into()),
+            RunStatus::Error => Err(r
+                .error
+                .unwrap_or_else(|| "the code does not compile".into())),
+        }
+    }
+
     /// Runs one job; every failure becomes a [`RunResult`].
     pub async fn run(&self, runtime: Runtime, job: WireJob, bundle: Arc<Bundle>) -> RunResult {
         self.pools[&runtime].run(job, bundle).await

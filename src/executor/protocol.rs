@@ -30,6 +30,10 @@ pub struct WireJob {
     pub memory_mb: u32,
     pub http: bool,
     pub log_limit: usize,
+    /// Only compile the code and look for the entry point; do not run it (hot reload uses this
+    /// to keep a broken save from replacing a working revision).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub check: bool,
 }
 
 /// How a run ended, as far as the handler is concerned.
@@ -68,6 +72,18 @@ pub struct RunResult {
 }
 
 impl RunResult {
+    /// The answer to a successful `check` job.
+    pub fn checked() -> Self {
+        RunResult {
+            status: RunStatus::Success,
+            status_code: 200,
+            body: None,
+            logs: String::new(),
+            error: None,
+            duration_ms: 0.0,
+        }
+    }
+
     pub fn failed(body: String, error: String, logs: String) -> Self {
         RunResult {
             status: RunStatus::Error,

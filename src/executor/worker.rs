@@ -85,6 +85,10 @@ fn serve(runtime: Runtime, protocol: std::fs::File) {
                 };
                 match files {
                     None => WireReply::NeedCode,
+                    Some(files) if job.check => WireReply::Done(match engine.check(&files) {
+                        Ok(()) => RunResult::checked(),
+                        Err(problem) => RunResult::failed(String::new(), problem, String::new()),
+                    }),
                     Some(files) => {
                         alloc::limit_from_now(job.memory_mb as usize * 1024 * 1024);
                         let result = engine.run(&files, &job);

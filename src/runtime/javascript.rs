@@ -48,6 +48,30 @@ struct Failure {
 }
 
 impl Engine for JavaScriptEngine {
+    fn check(&mut self, files: &Files) -> Result<(), String> {
+        let source = files.get(ENTRY).map(String::as_str).unwrap_or("");
+        let ctx = &mut Context::default();
+        let parsed = boa_engine::Script::parse(
+            Source::from_bytes(source).with_path(std::path::Path::new(ENTRY)),
+            None,
+            ctx,
+        );
+        if let Err(e) = parsed {
+            let text = e.to_string();
+            let line = regex::Regex::new(r"line (\d+)")
+                .ok()
+                .and_then(|re| re.captures(&text).map(|c| c[1].to_string()))
+                .unwrap_or_else(|| "1".into());
+            return Err(format!("{ENTRY}:{line}: {text}"));
+        }
+        if !super::mentions_entry_point(source) {
+            return Err(format!(
+                "{ENTRY}: no function cortexone_handler(event, context)"
+            ));
+        }
+        Ok(())
+    }
+
     fn run(&mut self, files: &Files, job: &WireJob) -> RunResult {
         LOGS.with(|l| *l.borrow_mut() = (String::new(), job.log_limit));
         let started = Instant::now();

@@ -30,6 +30,24 @@ impl Default for LuaEngine {
 }
 
 impl Engine for LuaEngine {
+    fn check(&mut self, files: &Files) -> Result<(), String> {
+        let source = files.get(CHUNK).map(String::as_str).unwrap_or("");
+        let lua = Lua::new_with(StdLib::NONE, LuaOptions::default()).map_err(|e| e.to_string())?;
+        if let Err(e) = lua
+            .load(source)
+            .set_name(format!("@{CHUNK}"))
+            .into_function()
+        {
+            return Err(error_text(&e));
+        }
+        if !super::mentions_entry_point(source) {
+            return Err(format!(
+                "{CHUNK}: no global function cortexone_handler(event, context)"
+            ));
+        }
+        Ok(())
+    }
+
     fn run(&mut self, files: &Files, job: &WireJob) -> RunResult {
         let logs = Arc::new(Mutex::new(String::new()));
         let started = Instant::now();

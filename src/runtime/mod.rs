@@ -23,6 +23,21 @@ pub const MAX_DEPTH: usize = 256;
 pub trait Engine {
     /// Runs `job` with the code `files` (whose hash is `job.code_hash`).
     fn run(&mut self, files: &Files, job: &WireJob) -> RunResult;
+
+    /// Compiles the code without running it and checks that it defines the entry point.
+    /// `Err` is a message that starts with `file:line:` where the problem has a position.
+    fn check(&mut self, files: &Files) -> Result<(), String>;
+}
+
+/// Whether `source` defines `cortexone_handler` at all (a static look for JavaScript and Lua,
+/// where running top-level code just to check would have side effects).
+pub fn mentions_entry_point(source: &str) -> bool {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(r"(?m)(function\s+cortexone_handler\b|\bcortexone_handler\s*=[^=])")
+            .unwrap()
+    })
+    .is_match(source)
 }
 
 /// Why a returned value could not become JSON.

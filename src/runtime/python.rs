@@ -24,6 +24,7 @@ struct Harness {
     run: PyObjectRef,
     compile: PyObjectRef,
     has: PyObjectRef,
+    check: PyObjectRef,
 }
 
 #[derive(Deserialize)]
@@ -79,6 +80,7 @@ impl PythonEngine {
                 run: get("_cortex_run")?,
                 compile: get("_compile_bundle")?,
                 has: get("_has")?,
+                check: get("_cortex_check")?,
             })
         });
         if let Err(e) = &harness {
@@ -99,6 +101,28 @@ fn call(f: &PyObjectRef, args: Vec<PyObjectRef>, vm: &VirtualMachine) -> PyResul
 }
 
 impl Engine for PythonEngine {
+    fn check(&mut self, files: &Files) -> Result<(), String> {
+        let harness = self.harness.as_ref().map_err(Clone::clone)?;
+        let out = self.interp.enter(|vm| -> Result<String, String> {
+            let dict = vm.ctx.new_dict();
+            for (path, text) in files.iter() {
+                dict.set_item(path.as_str(), vm.ctx.new_str(text.as_str()).into(), vm)
+                    .map_err(|e| exception_text(vm, e))?;
+            }
+            let out =
+                call(&harness.check, vec![dict.into()], vm).map_err(|e| exception_text(vm, e))?;
+            Ok(out
+                .downcast_ref::<PyStr>()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default())
+        })?;
+        if out.is_empty() {
+            Ok(())
+        } else {
+            Err(out)
+        }
+    }
+
     fn run(&mut self, files: &Files, job: &WireJob) -> RunResult {
         let harness = match &self.harness {
             Ok(h) => h,

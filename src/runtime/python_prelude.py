@@ -251,6 +251,32 @@ def _compile_bundle(code_hash, files):
     _code_cache[code_hash] = {"main": main, "modules": modules, "files": dict(files)}
 
 
+def _cortex_check(files):
+    """'' when the bundle compiles and defines cortexone_handler, else 'file:line: problem'."""
+    import ast
+    for path, text in sorted(files.items()):
+        if not path.endswith(".py"):
+            continue
+        try:
+            tree = ast.parse(text, path)
+        except SyntaxError as e:
+            return "%s:%s: SyntaxError: %s" % (path, e.lineno or 1, e.msg)
+        if path == "cortexone_function.py":
+            names = set()
+            for node in tree.body:
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    names.add(node.name)
+                elif isinstance(node, ast.Assign):
+                    names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+                elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                    names.update((a.asname or a.name).split(".")[0] for a in node.names)
+            if "cortexone_handler" not in names:
+                return "cortexone_function.py:1: no top-level cortexone_handler(event, context)"
+    if "cortexone_function.py" not in files:
+        return "cortexone_function.py: missing"
+    return ""
+
+
 def _has(code_hash):
     return code_hash in _code_cache
 

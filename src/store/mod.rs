@@ -19,6 +19,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
+use crate::registry::Visibility;
 
 pub const MICROS: i64 = 1_000_000;
 
@@ -211,18 +212,21 @@ impl Store {
             bmap.insert(o, b);
         }
         let mut stmt = conn.prepare(
-            "SELECT tool_id, version, files FROM versions ORDER BY major DESC, minor DESC, patch DESC",
+            "SELECT tool_id, version, files, visibility, created_at FROM versions
+             ORDER BY major DESC, minor DESC, patch DESC",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
             ))
         })?;
         let mut pmap = self.published.write().unwrap();
         for row in rows {
-            let (tool, version, files) = row?;
+            let (tool, version, files, visibility, created_at) = row?;
             let files: std::collections::BTreeMap<String, String> =
                 serde_json::from_str(&files).unwrap_or_default();
             pmap.entry(tool)
@@ -230,6 +234,12 @@ impl Store {
                 .push(Arc::new(PublishedVersion {
                     version,
                     bundle: Arc::new(crate::registry::Bundle::new(files)),
+                    visibility: if visibility == "public" {
+                        Visibility::Public
+                    } else {
+                        Visibility::Private
+                    },
+                    created_at,
                 }));
         }
         let seq: i64 =
@@ -496,6 +506,58 @@ impl Store {
         .await
     }
 
+    /// Records a new immutable version of `tool_id` (the caller chose the number).
+    pub async fn insert_version(
+        &self,
+        tool_id: &str,
+        version: &str,
+        bundle: Arc<crate::registry::Bundle>,
+        visibility: Visibility,
+    ) -> Result<(), StoreError> {
+        let mut n = [0i64; 3];
+        for (i, p) in version.split('.').take(3).enumerate() {
+            n[i] = p.parse().unwrap_or(0);
+        }
+        let files = serde_json::to_string(&bundle.files).expect("files serialize");
+        let (t, v, hash) = (
+            tool_id.to_string(),
+            version.to_string(),
+            bundle.hash.clone(),
+        );
+        let vis = if visibility == Visibility::Public {
+            "public"
+        } else {
+            "private"
+        };
+        let created_at = now_rfc3339();
+        let at = created_at.clone();
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO versions (tool_id, version, major, minor, patch, visibility, code_hash, files, settings, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '{}', ?9)",
+                params![t, v, n[0], n[1], n[2], vis, hash, files, at],
+            )?;
+            Ok(())
+        })
+        .await?;
+        let mut map = self.published.write().unwrap();
+        let list = map.entry(tool_id.to_string()).or_default();
+        list.push(Arc::new(PublishedVersion {
+            version: version.to_string(),
+            bundle,
+            visibility,
+            created_at,
+        }));
+        list.sort_by_key(|p| {
+            let mut k = [0u64; 3];
+            for (i, x) in p.version.split('.').take(3).enumerate() {
+                k[i] = x.parse().unwrap_or(0);
+            }
+            std::cmp::Reverse(k)
+        });
+        Ok(())
+    }
+
     /// Published versions of a tool, newest first.
     pub fn published(&self, tool_id: &str) -> Vec<Arc<PublishedVersion>> {
         self.published
@@ -524,6 +586,8 @@ pub struct PublishedVersion {
     /// Normalized `MAJOR.MINOR.PATCH`.
     pub version: String,
     pub bundle: Arc<crate::registry::Bundle>,
+    pub visibility: Visibility,
+    pub created_at: String,
 }
 
 fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Command>) {

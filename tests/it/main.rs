@@ -2,6 +2,7 @@
 //! over HTTP, with real SQLite files. One test crate (modules below) so the binary links once.
 
 mod common;
+mod devloop;
 mod gateway;
 mod limits;
 mod persistence;

@@ -1,5 +1,8 @@
 //! Tool folders: `<functions>/<folder>/cortexone_function.{py,js,lua}` plus an optional
 //! `tool.toml`. A folder that is not a valid tool is reported and skipped; the others load.
+//! `watch` hot-reloads folders as they change.
+
+pub mod watch;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -113,7 +116,7 @@ impl Bundle {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Tool {
     pub id: String,
     pub name: String,
@@ -299,11 +302,11 @@ fn read_bundle(folder: &Path, runtime: Runtime) -> Result<Bundle, String> {
     Ok(Bundle::new(files))
 }
 
-/// The tools currently served, by id.
+/// The tools currently served, by id, and the latest problem of each folder that has one.
 #[derive(Default)]
 pub struct Registry {
     tools: RwLock<HashMap<String, Arc<Tool>>>,
-    problems: RwLock<Vec<LoadProblem>>,
+    problems: RwLock<BTreeMap<String, LoadProblem>>,
 }
 
 impl Registry {
@@ -321,10 +324,10 @@ impl Registry {
                 })
                 .collect(),
             Err(e) => {
-                registry.problems.write().unwrap().push(LoadProblem {
-                    folder: dir.display().to_string(),
-                    message: format!("cannot read the functions folder: {e}"),
-                });
+                registry.set_problem(
+                    &dir.display().to_string(),
+                    format!("cannot read the functions folder: {e}"),
+                );
                 return registry;
             }
         };
@@ -335,40 +338,72 @@ impl Registry {
         registry
     }
 
-    /// Loads (or reloads) one folder; returns the tool, or records the problem.
+    /// Loads one folder; returns the tool, or records the problem.
     pub fn load_folder(&self, folder: &Path, defaults: &LoadDefaults) -> Option<Arc<Tool>> {
-        let label = folder
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        match load_tool(folder, defaults) {
+        let label = folder_label(folder);
+        match load_tool(folder, defaults).and_then(|t| self.install(t)) {
             Ok(tool) => {
-                let mut tools = self.tools.write().unwrap();
-                if let Some(existing) = tools.get(&tool.id) {
-                    if existing.folder != tool.folder {
-                        self.problems.write().unwrap().push(LoadProblem {
-                            folder: label,
-                            message: format!(
-                                "id {:?} is already used by folder {}",
-                                tool.id,
-                                existing.folder.display()
-                            ),
-                        });
-                        return None;
-                    }
-                }
-                let tool = Arc::new(tool);
-                tools.insert(tool.id.clone(), tool.clone());
+                self.clear_problem(&label);
                 Some(tool)
             }
             Err(message) => {
-                self.problems.write().unwrap().push(LoadProblem {
-                    folder: label,
-                    message,
-                });
+                self.set_problem(&label, message);
                 None
             }
         }
+    }
+
+    /// Serves `tool`, replacing the previous revision of its folder (atomically: a request sees
+    /// either the old or the new revision, and runs in flight keep the one they started with).
+    pub fn install(&self, tool: Tool) -> Result<Arc<Tool>, String> {
+        let mut tools = self.tools.write().unwrap();
+        if let Some(existing) = tools.get(&tool.id) {
+            if existing.folder != tool.folder {
+                return Err(format!(
+                    "id {:?} is already used by folder {}",
+                    tool.id,
+                    existing.folder.display()
+                ));
+            }
+        }
+        // The folder's tool may have changed id in tool.toml.
+        tools.retain(|id, t| t.folder != tool.folder || *id == tool.id);
+        let tool = Arc::new(tool);
+        tools.insert(tool.id.clone(), tool.clone());
+        Ok(tool)
+    }
+
+    /// Stops serving the tool of `folder`; returns it.
+    pub fn remove_folder(&self, folder: &Path) -> Option<Arc<Tool>> {
+        let mut tools = self.tools.write().unwrap();
+        let id = tools
+            .iter()
+            .find(|(_, t)| t.folder == folder)
+            .map(|(id, _)| id.clone())?;
+        tools.remove(&id)
+    }
+
+    pub fn for_folder(&self, folder: &Path) -> Option<Arc<Tool>> {
+        self.tools
+            .read()
+            .unwrap()
+            .values()
+            .find(|t| t.folder == folder)
+            .cloned()
+    }
+
+    pub fn set_problem(&self, folder: &str, message: String) {
+        self.problems.write().unwrap().insert(
+            folder.to_string(),
+            LoadProblem {
+                folder: folder.to_string(),
+                message,
+            },
+        );
+    }
+
+    pub fn clear_problem(&self, folder: &str) {
+        self.problems.write().unwrap().remove(folder);
     }
 
     pub fn get(&self, id: &str) -> Option<Arc<Tool>> {
@@ -383,6 +418,14 @@ impl Registry {
     }
 
     pub fn problems(&self) -> Vec<LoadProblem> {
-        self.problems.read().unwrap().clone()
+        self.problems.read().unwrap().values().cloned().collect()
     }
+}
+
+/// The name a folder is reported under.
+pub fn folder_label(folder: &Path) -> String {
+    folder
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default()
 }

@@ -1,0 +1,269 @@
+//! `cortex-emu test`, `invoke` and `publish`.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+
+use super::cases::{load_cases, run_case, CaseOutcome};
+use super::publish::{publish as publish_tool, Bump, PublishError};
+use crate::registry::Visibility;
+use crate::server::{build_state, load_config, AppState, ServeOptions};
+
+/// The emulator's state without a server (test runs use a throwaway in-memory store).
+fn offline(opts: &ServeOptions, in_memory: bool) -> anyhow::Result<Arc<AppState>> {
+    let config = load_config(opts)?;
+    let mut opts = opts.clone();
+    opts.in_memory |= in_memory;
+    build_state(config, &opts)
+}
+
+/// Runs every test case (of `only`, or of every tool) in parallel; prints a diff per failure and
+/// the closing line `N passed, N failed`. Exit code 1 on any failure.
+pub async fn test(
+    opts: ServeOptions,
+    only: Vec<String>,
+    junit: Option<PathBuf>,
+) -> anyhow::Result<i32> {
+    let state = offline(&opts, true)?;
+    let tools: Vec<_> = state
+        .registry
+        .list()
+        .into_iter()
+        .filter(|t| only.is_empty() || only.contains(&t.id))
+        .collect();
+    for name in &only {
+        if !tools.iter().any(|t| &t.id == name) {
+            anyhow::bail!(
+                "no tool with id {name:?} in {}",
+                state.functions_dir.display()
+            );
+        }
+    }
+    let mut problems: Vec<(String, String)> = if only.is_empty() {
+        state
+            .registry
+            .problems()
+            .into_iter()
+            .map(|p| (p.folder, p.message))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut without_cases = Vec::new();
+    for tool in tools {
+        let cases = match load_cases(&tool.folder) {
+            Ok(c) => c,
+            Err(e) => {
+                problems.push((tool.id.clone(), e));
+                continue;
+            }
+        };
+        if cases.is_empty() {
+            without_cases.push(tool.id.clone());
+        }
+        for case in cases {
+            let state = state.clone();
+            let tool = tool.clone();
+            tasks.spawn(async move {
+                run_case(
+                    &state.executor,
+                    &state.catalogue,
+                    &state.secrets,
+                    &tool,
+                    tool.bundle.clone(),
+                    &case,
+                )
+                .await
+            });
+        }
+    }
+    let mut outcomes: Vec<CaseOutcome> = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        outcomes.push(done.context("a test task panicked")?);
+    }
+    outcomes.sort_by(|a, b| (&a.tool, &a.case).cmp(&(&b.tool, &b.case)));
+    let mut out = std::io::stdout().lock();
+    for o in &outcomes {
+        let ms = o.duration.as_secs_f64() * 1000.0;
+        if o.passed {
+            writeln!(out, "PASS {}/{} ({ms:.1} ms)", o.tool, o.case)?;
+        } else {
+            writeln!(out, "FAIL {}/{} ({ms:.1} ms)", o.tool, o.case)?;
+            for d in &o.diff {
+                writeln!(out, "    {d}")?;
+            }
+            for line in o.logs.lines().take(20) {
+                writeln!(out, "    | {line}")?;
+            }
+        }
+    }
+    for (folder, message) in &problems {
+        writeln!(out, "FAIL {folder} (cannot be loaded)\n    {message}")?;
+    }
+    for id in &without_cases {
+        writeln!(out, "note: {id} has no test cases (add tests/<name>.json)")?;
+    }
+    if let Some(path) = junit {
+        std::fs::write(&path, super::junit::render(&outcomes, &problems))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let passed = outcomes.iter().filter(|o| o.passed).count();
+    let failed = outcomes.len() - passed + problems.len();
+    writeln!(out, "{passed} passed, {failed} failed")?;
+    Ok(if failed > 0 { 1 } else { 0 })
+}
+
+/// Runs a tool once, as the gateway would (no key, no charge, nothing recorded).
+pub async fn invoke(
+    opts: ServeOptions,
+    tool: String,
+    version: Option<String>,
+    event: Option<String>,
+) -> anyhow::Result<i32> {
+    let text = match event.as_deref() {
+        None => "{}".to_string(),
+        Some("-") => {
+            let mut s = String::new();
+            std::io::stdin().read_to_string(&mut s)?;
+            s
+        }
+        Some(path) => {
+            std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?
+        }
+    };
+    let event: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("the event is not valid JSON: {e}"))?;
+    let state = offline(&opts, false)?;
+    let Some(t) = state.registry.get(&tool) else {
+        anyhow::bail!(
+            "no tool with id {tool:?} in {}",
+            state.functions_dir.display()
+        );
+    };
+    let target = crate::gateway::resolve(&state, &t, version.as_deref()).ok_or_else(|| {
+        anyhow::anyhow!("{tool} has no version {:?}", version.unwrap_or_default())
+    })?;
+    let (version, bundle) = match target {
+        crate::gateway::Target::Draft => ("draft".to_string(), t.bundle.clone()),
+        crate::gateway::Target::Published { version, bundle } => (version, bundle),
+    };
+    let job = crate::gateway::job_for(
+        &t,
+        &version,
+        &bundle,
+        event,
+        &uuid::Uuid::new_v4().to_string(),
+        &t.organization,
+        &state.secrets,
+        state.config.executor.log_limit_bytes,
+    );
+    let result = state.executor.run(t.runtime, job, bundle).await;
+    eprint!("{}", result.logs);
+    let (_, code, body) = crate::gateway::outcome(&state.catalogue, &result);
+    println!("{}", crate::responses::envelope(code, body.as_deref()));
+    state.store.close();
+    Ok(0)
+}
+
+/// Publishes through the running emulator's admin API when one answers, else directly.
+pub async fn publish(
+    opts: ServeOptions,
+    tool: String,
+    bump: Bump,
+    visibility: Option<Visibility>,
+) -> anyhow::Result<i32> {
+    let config = load_config(&opts)?;
+    let token = config
+        .server
+        .admin_token
+        .clone()
+        .or_else(|| std::fs::read_to_string(crate::server::admin_token_path(&config, &opts)).ok())
+        .map(|t| t.trim().to_string());
+    let url = format!(
+        "http://{}:{}/_emulator/v1/tools/{tool}/publish",
+        config.server.host, config.server.port
+    );
+    let body = serde_json::json!({"bump": bump, "visibility": visibility});
+    if let Some(token) = token {
+        let sent = tokio::task::spawn_blocking(move || {
+            reqwest::blocking::Client::new()
+                .post(&url)
+                .bearer_auth(token)
+                .json(&body)
+                .timeout(std::time::Duration::from_secs(600))
+                .send()
+                .and_then(|r| Ok((r.status().as_u16(), r.text()?)))
+        })
+        .await?;
+        if let Ok((status, text)) = sent {
+            let v: serde_json::Value =
+                serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+            return Ok(match status {
+                201 => {
+                    println!(
+                        "published {}@{} (code {}, {} test cases passed)",
+                        v["tool"].as_str().unwrap_or(&tool),
+                        v["version"].as_str().unwrap_or("?"),
+                        &v["code_hash"].as_str().unwrap_or("")
+                            [..12.min(v["code_hash"].as_str().unwrap_or("").len())],
+                        v["cases_passed"]
+                    );
+                    0
+                }
+                _ => {
+                    eprintln!("error: {}", v["error"].as_str().unwrap_or(&text));
+                    if let Some(fails) = v["failures"].as_array() {
+                        for f in fails {
+                            eprintln!("  {}:", f["case"].as_str().unwrap_or("?"));
+                            for d in f["diff"].as_array().into_iter().flatten() {
+                                eprintln!("    {}", d.as_str().unwrap_or(""));
+                            }
+                        }
+                    }
+                    1
+                }
+            });
+        }
+    }
+    // No emulator is running: publish into the state file directly.
+    let state = offline(&opts, false)?;
+    let Some(t) = state.registry.get(&tool) else {
+        anyhow::bail!(
+            "no tool with id {tool:?} in {}",
+            state.functions_dir.display()
+        );
+    };
+    let result = publish_tool(
+        &state.store,
+        &state.executor,
+        &state.catalogue,
+        &state.secrets,
+        &t,
+        bump,
+        visibility,
+    )
+    .await;
+    state.store.close();
+    match result {
+        Ok(p) => {
+            println!(
+                "published {}@{} (code {}, {} test cases passed)",
+                p.tool,
+                p.version,
+                &p.code_hash[..12],
+                p.cases_passed
+            );
+            Ok(0)
+        }
+        Err(e @ PublishError::Failing(_))
+        | Err(e @ PublishError::NoTestCases)
+        | Err(e @ PublishError::BadTestCase(_)) => {
+            eprintln!("error: {e}");
+            Ok(1)
+        }
+        Err(e) => Err(anyhow::anyhow!("{e}")),
+    }
+}

@@ -1,0 +1,7 @@
+//! The dev loop: test cases, publishing versions, and the CLI commands built on them.
+
+pub mod cases;
+pub mod commands;
+pub mod junit;
+pub mod publish;
+pub mod scaffold;

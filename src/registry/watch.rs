@@ -1,0 +1,189 @@
+//! Hot reload: any change under a tool folder produces a new draft revision, checked off to the
+//! side and swapped in only for that tool.
+//!
+//! Events are grouped per tool folder and a folder is reloaded once it has been quiet for
+//! [`QUIET`]. A global debouncer would split one tool's burst (an editor's rename dance, a
+//! `git checkout` of many files) across windows and reload it twice; a per-folder quiet window is
+//! what gives exactly one reload per tool, so it is written here on top of `notify`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use notify::{RecursiveMode, Watcher};
+use tokio::time::Instant;
+
+use super::{folder_label, load_tool, LoadDefaults, Tool};
+use crate::server::AppState;
+
+/// How long a folder must be free of events before it is reloaded.
+pub const QUIET: Duration = Duration::from_millis(25);
+
+/// Keeps the watcher alive; dropping it stops watching.
+pub struct WatchHandle {
+    _watcher: notify::RecommendedWatcher,
+}
+
+/// Watches `dir` and reloads tool folders in `state`'s registry as they change.
+pub fn spawn(
+    state: Arc<AppState>,
+    dir: PathBuf,
+    defaults: LoadDefaults,
+) -> notify::Result<WatchHandle> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<PathBuf>();
+    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        if let Ok(event) = res {
+            if matches!(event.kind, notify::EventKind::Access(_)) {
+                return;
+            }
+            for p in event.paths {
+                let _ = tx.send(p);
+            }
+        }
+    })?;
+    watcher.watch(&dir, RecursiveMode::Recursive)?;
+    let root = dir.canonicalize().unwrap_or(dir);
+    tokio::spawn(async move {
+        // Folder name → (first event, last event) of the burst under way.
+        let mut pending: HashMap<String, (Instant, Instant)> = HashMap::new();
+        loop {
+            let next = pending.values().map(|(_, last)| *last + QUIET).min();
+            tokio::select! {
+                received = rx.recv() => {
+                    let Some(path) = received else { return };
+                    if let Some(name) = folder_of(&root, &path) {
+                        let now = Instant::now();
+                        pending.entry(name).or_insert((now, now)).1 = now;
+                    }
+                }
+                _ = sleep_until_opt(next), if next.is_some() => {
+                    let now = Instant::now();
+                    let ready: Vec<String> = pending
+                        .iter()
+                        .filter(|(_, (_, last))| *last + QUIET <= now)
+                        .map(|(n, _)| n.clone())
+                        .collect();
+                    for name in ready {
+                        let (first, _) = pending.remove(&name).expect("listed above");
+                        reload(&state, &root.join(&name), &defaults, first).await;
+                    }
+                }
+            }
+        }
+    });
+    Ok(WatchHandle { _watcher: watcher })
+}
+
+async fn sleep_until_opt(t: Option<Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The top-level folder below `root` that `path` belongs to.
+fn folder_of(root: &Path, path: &Path) -> Option<String> {
+    let rel = path.strip_prefix(root).ok()?;
+    let first = rel
+        .components()
+        .next()?
+        .as_os_str()
+        .to_string_lossy()
+        .to_string();
+    (!first.starts_with('.')).then_some(first)
+}
+
+/// What differs between two revisions, for the reload line.
+fn changes(old: &Tool, new: &Tool) -> String {
+    let mut parts = Vec::new();
+    let (a, b) = (&old.bundle.files, &new.bundle.files);
+    let names: BTreeMap<&String, ()> = a.keys().chain(b.keys()).map(|k| (k, ())).collect();
+    for name in names.keys() {
+        match (a.get(*name), b.get(*name)) {
+            (Some(x), Some(y)) if x != y => parts.push(format!("{name} changed")),
+            (None, Some(_)) => parts.push(format!("{name} added")),
+            (Some(_), None) => parts.push(format!("{name} removed")),
+            _ => {}
+        }
+    }
+    let same_code = Tool {
+        bundle: old.bundle.clone(),
+        ..new.clone()
+    };
+    if &same_code != old {
+        parts.push("tool.toml changed".into());
+    }
+    if parts.is_empty() {
+        "no change".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// Reloads one folder: removed → 404; broken → previous revision keeps serving; else swapped in.
+pub async fn reload(
+    state: &AppState,
+    folder: &Path,
+    defaults: &LoadDefaults,
+    first_event: Instant,
+) {
+    let label = folder_label(folder);
+    let current = state.registry.for_folder(folder);
+    if !folder.is_dir() {
+        state.registry.clear_problem(&label);
+        if let Some(t) = state.registry.remove_folder(folder) {
+            crate::terminal::reload_line(&format!("removed {} (folder {label} deleted)", t.id));
+        }
+        return;
+    }
+    let tool = match load_tool(folder, defaults) {
+        Ok(t) => t,
+        Err(message) => {
+            report_problem(state, &label, &message, current.is_some());
+            return;
+        }
+    };
+    if let Some(cur) = &current {
+        if **cur == tool {
+            state.registry.clear_problem(&label);
+            return;
+        }
+    }
+    if let Err(problem) = state
+        .executor
+        .check(tool.runtime, tool.bundle.clone())
+        .await
+    {
+        report_problem(state, &label, &problem, current.is_some());
+        return;
+    }
+    let what = match &current {
+        Some(cur) => changes(cur, &tool),
+        None => "new tool".into(),
+    };
+    match state.registry.install(tool) {
+        Ok(t) => {
+            state.registry.clear_problem(&label);
+            let _ = state.store.upsert_tool(&t).await;
+            let ms = first_event.elapsed().as_secs_f64() * 1000.0;
+            crate::terminal::reload_line(&format!("reloaded {} ({what}) in {ms:.1} ms", t.id));
+        }
+        Err(message) => report_problem(state, &label, &message, current.is_some()),
+    }
+}
+
+fn report_problem(state: &AppState, label: &str, message: &str, serving: bool) {
+    state.registry.set_problem(label, message.to_string());
+    let tail = if serving {
+        "the previous revision keeps serving"
+    } else {
+        "not loaded"
+    };
+    // Messages that start with `file:line:` are shown as a path into the tool's folder.
+    let located = message
+        .split_once(' ')
+        .is_some_and(|(head, _)| head.contains(':') && !head.ends_with("::"));
+    let sep = if located { "/" } else { ": " };
+    crate::terminal::reload_line(&format!("error in {label}{sep}{message} ({tail})"));
+}
