@@ -61,6 +61,12 @@ pub enum Command {
         #[arg(long)]
         mcp: bool,
     },
+    /// Measure latency, throughput, hot reload, startup and memory; write BENCHMARKS.md.
+    Bench {
+        /// Where to write the report.
+        #[arg(long, default_value = "BENCHMARKS.md")]
+        output: PathBuf,
+    },
     /// Internal: a worker process that runs handlers for the server.
     #[command(name = "__worker", hide = true)]
     Worker { runtime: String },
@@ -139,6 +145,7 @@ pub fn main() -> i32 {
         None | Some(Command::Serve) => {
             with_runtime(|| async { crate::server::serve(opts).await.map(|()| 0) })
         }
+        Some(Command::Bench { output }) => with_runtime(|| crate::bench::run(output)),
         Some(Command::Test { tools, junit }) => {
             with_runtime(|| crate::devloop::commands::test(opts, tools, junit))
         }

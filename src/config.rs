@@ -68,12 +68,16 @@ impl Default for FunctionsConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct StateConfig {
     pub path: PathBuf,
+    /// Record every run as an activation (and its debit) in SQLite. Off: balances change in
+    /// memory only and nothing is written per run (for benchmarks and throwaway load).
+    pub record_activations: bool,
 }
 
 impl Default for StateConfig {
     fn default() -> Self {
         Self {
             path: ".cortex-emu/state.db".into(),
+            record_activations: true,
         }
     }
 }

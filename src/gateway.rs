@@ -273,10 +273,17 @@ pub async fn run_and_record(
         finished_at: store::now_rfc3339(),
     };
     crate::terminal::run_line(&activation, &tool.name);
-    let recorded = state
-        .store
-        .record_run(activation, Some(key.id.clone()))
-        .await;
+    let recorded = if state.config.state.record_activations {
+        state
+            .store
+            .record_run(activation, Some(key.id.clone()))
+            .await
+    } else {
+        state
+            .store
+            .debit_in_memory(&activation.org_id, activation.cost_micros);
+        Ok(())
+    };
     guard.finish();
     let mut response = crate::responses::json_response(http, text);
     if let Ok(v) = HeaderValue::from_str(&activation_id) {

@@ -3,6 +3,7 @@
 //! See `docs/ARCHITECTURE.md` for the map of modules and how a request flows through them.
 
 pub mod admin;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod devloop;

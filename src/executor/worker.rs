@@ -102,5 +102,6 @@ fn serve(runtime: Runtime, protocol: std::fs::File) {
         if writeln!(out, "{text}").and_then(|_| out.flush()).is_err() {
             return;
         }
+        engine.prepare();
     }
 }

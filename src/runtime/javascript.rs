@@ -27,12 +27,27 @@ thread_local! {
     static LOGS: RefCell<(String, usize)> = const { RefCell::new((String::new(), 0)) };
 }
 
-pub struct JavaScriptEngine;
+/// Keeps the next run's context ready: it is built after a run has answered, off the request
+/// path, so every run still gets a VM no earlier run has touched.
+pub struct JavaScriptEngine {
+    next: Option<Context>,
+}
 
 impl JavaScriptEngine {
     pub fn new() -> Self {
-        JavaScriptEngine
+        JavaScriptEngine {
+            next: base_context().ok(),
+        }
     }
+}
+
+/// A fresh context with the parts of the platform's globals that do not depend on the run.
+fn base_context() -> JsResult<Context> {
+    let mut ctx = Context::default();
+    ctx.runtime_limits_mut()
+        .set_recursion_limit(RECURSION_LIMIT);
+    install_console(&mut ctx)?;
+    Ok(ctx)
 }
 
 impl Default for JavaScriptEngine {
@@ -48,6 +63,12 @@ struct Failure {
 }
 
 impl Engine for JavaScriptEngine {
+    fn prepare(&mut self) {
+        if self.next.is_none() {
+            self.next = base_context().ok();
+        }
+    }
+
     fn check(&mut self, files: &Files) -> Result<(), String> {
         let source = files.get(ENTRY).map(String::as_str).unwrap_or("");
         let ctx = &mut Context::default();
@@ -75,7 +96,14 @@ impl Engine for JavaScriptEngine {
     fn run(&mut self, files: &Files, job: &WireJob) -> RunResult {
         LOGS.with(|l| *l.borrow_mut() = (String::new(), job.log_limit));
         let started = Instant::now();
-        let outcome = run_once(files, job);
+        let outcome = match self.next.take().map(Ok).unwrap_or_else(base_context) {
+            Ok(ctx) => run_once(ctx, files, job),
+            Err(e) => Err(Failure {
+                kind: "Error".into(),
+                details: "the JavaScript runtime failed to start".into(),
+                full: e.to_string(),
+            }),
+        };
         let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         let mut logs = LOGS.with(|l| std::mem::take(&mut l.borrow_mut().0));
         match outcome {
@@ -90,12 +118,14 @@ impl Engine for JavaScriptEngine {
     }
 }
 
-fn run_once(files: &Files, job: &WireJob) -> Result<super::Normalized, Failure> {
+fn run_once(
+    mut fresh: Context,
+    files: &Files,
+    job: &WireJob,
+) -> Result<super::Normalized, Failure> {
     let source = files.get(ENTRY).map(String::as_str).unwrap_or("");
-    let ctx = &mut Context::default();
-    ctx.runtime_limits_mut()
-        .set_recursion_limit(RECURSION_LIMIT);
-    install_globals(ctx, job).map_err(|e| failure(e, ctx))?;
+    let ctx = &mut fresh;
+    install_process_env(ctx, job).map_err(|e| failure(e, ctx))?;
     ctx.eval(Source::from_bytes(source).with_path(std::path::Path::new(ENTRY)))
         .map_err(|e| failure(e, ctx))?;
     let handler = ctx
@@ -153,7 +183,7 @@ fn convert_message(c: &ConvertError) -> String {
     }
 }
 
-fn install_globals(ctx: &mut Context, job: &WireJob) -> JsResult<()> {
+fn install_process_env(ctx: &mut Context, job: &WireJob) -> JsResult<()> {
     let env = JsObject::with_object_proto(ctx.intrinsics());
     for (k, v) in &job.env {
         env.set(
@@ -165,8 +195,10 @@ fn install_globals(ctx: &mut Context, job: &WireJob) -> JsResult<()> {
     }
     let process = JsObject::with_object_proto(ctx.intrinsics());
     process.set(js_string!("env"), env, false, ctx)?;
-    ctx.register_global_property(js_string!("process"), process, Attribute::all())?;
+    ctx.register_global_property(js_string!("process"), process, Attribute::all())
+}
 
+fn install_console(ctx: &mut Context) -> JsResult<()> {
     let console = JsObject::with_object_proto(ctx.intrinsics());
     for name in ["log", "info", "warn", "error", "debug"] {
         let f = boa_engine::object::FunctionObjectBuilder::new(

@@ -15,11 +15,17 @@ use crate::responses::handler::script;
 
 const CHUNK: &str = "cortexone_function.lua";
 
-pub struct LuaEngine;
+/// Keeps the next run's VM ready: it is built after a run has answered, off the request path, so
+/// every run still gets a VM no earlier run has touched.
+pub struct LuaEngine {
+    next: Option<Lua>,
+}
 
 impl LuaEngine {
     pub fn new() -> Self {
-        LuaEngine
+        LuaEngine {
+            next: base_vm().ok(),
+        }
     }
 }
 
@@ -30,6 +36,12 @@ impl Default for LuaEngine {
 }
 
 impl Engine for LuaEngine {
+    fn prepare(&mut self) {
+        if self.next.is_none() {
+            self.next = base_vm().ok();
+        }
+    }
+
     fn check(&mut self, files: &Files) -> Result<(), String> {
         let source = files.get(CHUNK).map(String::as_str).unwrap_or("");
         let lua = Lua::new_with(StdLib::NONE, LuaOptions::default()).map_err(|e| e.to_string())?;
@@ -51,7 +63,11 @@ impl Engine for LuaEngine {
     fn run(&mut self, files: &Files, job: &WireJob) -> RunResult {
         let logs = Arc::new(Mutex::new(String::new()));
         let started = Instant::now();
-        let outcome = run_once(files, job, logs.clone());
+        let vm = self.next.take().map(Ok).unwrap_or_else(base_vm);
+        let outcome = match vm {
+            Ok(lua) => run_once(lua, files, job, logs.clone()),
+            Err(e) => Err(Failure::runtime(error_text(&e))),
+        };
         let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         let mut logs = std::mem::take(&mut *logs.lock().unwrap());
         match outcome {
@@ -87,13 +103,14 @@ impl Failure {
 }
 
 fn run_once(
+    lua: Lua,
     files: &Files,
     job: &WireJob,
     logs: Arc<Mutex<String>>,
 ) -> Result<super::Normalized, Failure> {
     let source = files.get(CHUNK).cloned().unwrap_or_default();
     let limit = job.memory_mb as usize * 1024 * 1024;
-    let lua = sandbox(job, logs, limit).map_err(|e| Failure::runtime(error_text(&e)))?;
+    for_this_run(&lua, job, logs, limit).map_err(|e| Failure::runtime(error_text(&e)))?;
     if let Err(e) = lua.load(&source).set_name(format!("@{CHUNK}")).exec() {
         let full = error_text(&e);
         return Err(match e {
@@ -143,13 +160,12 @@ fn convert_message(e: ConvertError) -> String {
     }
 }
 
-/// A VM with the platform's globals and nothing else.
-fn sandbox(job: &WireJob, logs: Arc<Mutex<String>>, memory_limit: usize) -> mlua::Result<Lua> {
+/// A VM with the platform's globals and nothing else (the parts that do not depend on the run).
+fn base_vm() -> mlua::Result<Lua> {
     let lua = Lua::new_with(
         StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::OS,
         LuaOptions::default(),
     )?;
-    lua.set_memory_limit(memory_limit)?;
     let g = lua.globals();
     for name in [
         "dofile",
@@ -170,19 +186,6 @@ fn sandbox(job: &WireJob, logs: Arc<Mutex<String>>, memory_limit: usize) -> mlua
     os.set("time", os_full.get::<Function>("time")?)?;
     g.set("os", os)?;
 
-    // `string.rep` of an absurd size fails as a memory error instead of wrapping around (Lua 5.1
-    // converts the count to a C int).
-    let string: Table = g.get("string")?;
-    let rep: Function = string.get("rep")?;
-    let guarded = lua.create_function(move |_, (s, n): (mlua::LuaString, f64)| {
-        let total = (s.as_bytes().len() as f64) * n.max(0.0);
-        if total > memory_limit as f64 || n > i32::MAX as f64 {
-            return Err(mlua::Error::runtime("not enough memory"));
-        }
-        rep.call::<mlua::LuaString>((s, n))
-    })?;
-    string.set("rep", guarded)?;
-
     let json = json_module(&lua)?;
     g.set("json", json.clone())?;
     g.set(
@@ -197,6 +200,30 @@ fn sandbox(job: &WireJob, logs: Arc<Mutex<String>>, memory_limit: usize) -> mlua
             }
         })?,
     )?;
+    Ok(lua)
+}
+
+/// The run's own parts: memory limit, environment, captured `print`.
+fn for_this_run(
+    lua: &Lua,
+    job: &WireJob,
+    logs: Arc<Mutex<String>>,
+    memory_limit: usize,
+) -> mlua::Result<()> {
+    lua.set_memory_limit(memory_limit)?;
+    let g = lua.globals();
+    // `string.rep` of an absurd size fails as a memory error instead of wrapping around (Lua 5.1
+    // converts the count to a C int).
+    let string: Table = g.get("string")?;
+    let rep: Function = string.get("rep")?;
+    let guarded = lua.create_function(move |_, (s, n): (mlua::LuaString, f64)| {
+        let total = (s.as_bytes().len() as f64) * n.max(0.0);
+        if total > memory_limit as f64 || n > i32::MAX as f64 {
+            return Err(mlua::Error::runtime("not enough memory"));
+        }
+        rep.call::<mlua::LuaString>((s, n))
+    })?;
+    string.set("rep", guarded)?;
 
     let env = lua.create_table()?;
     for (k, v) in &job.env {
@@ -223,7 +250,7 @@ fn sandbox(job: &WireJob, logs: Arc<Mutex<String>>, memory_limit: usize) -> mlua
             Ok(())
         })?,
     )?;
-    Ok(lua)
+    Ok(())
 }
 
 fn json_module(lua: &Lua) -> mlua::Result<Table> {

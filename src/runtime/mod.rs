@@ -27,6 +27,10 @@ pub trait Engine {
     /// Compiles the code without running it and checks that it defines the entry point.
     /// `Err` is a message that starts with `file:line:` where the problem has a position.
     fn check(&mut self, files: &Files) -> Result<(), String>;
+
+    /// Called after a run has been answered, off the request path: build what the next run
+    /// needs fresh (a new VM), so that cost is not paid by the next request.
+    fn prepare(&mut self) {}
 }
 
 /// Whether `source` defines `cortexone_handler` at all (a static look for JavaScript and Lua,

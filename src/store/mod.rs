@@ -413,31 +413,40 @@ impl Store {
         let seq = self.seq.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
         let org = a.org_id.clone();
         let cost = a.cost_micros;
+        // Cached statements: recording is on every run's path, so SQL is parsed once.
         self.call(move |c| {
-            c.execute(
+            c.prepare_cached(
                 "INSERT INTO activations (id, seq, org_id, tool_id, version, code_hash, runtime, status,
                     status_code, duration_ms, cost_micros, event, response, logs, error, started_at, finished_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-                params![a.id, seq, a.org_id, a.tool_id, a.version, a.code_hash, a.runtime, a.status,
+            )?
+            .execute(params![a.id, seq, a.org_id, a.tool_id, a.version, a.code_hash, a.runtime, a.status,
                         a.status_code, a.duration_ms, a.cost_micros, a.event, a.response, a.logs,
-                        a.error, a.started_at, a.finished_at],
-            )?;
-            c.execute(
+                        a.error, a.started_at, a.finished_at])?;
+            c.prepare_cached(
                 "INSERT INTO ledger (org_id, amount_micros, label, activation_id, created_at)
                  VALUES (?1, ?2, 'Execution', ?3, ?4)",
-                params![a.org_id, -a.cost_micros, a.id, a.finished_at],
-            )?;
+            )?
+            .execute(params![a.org_id, -a.cost_micros, a.id, a.finished_at])?;
             if let Some(k) = key_id {
-                c.execute(
-                    "UPDATE api_keys SET use_count = use_count + 1, last_used_at = ?2 WHERE id = ?1",
-                    params![k, a.finished_at],
-                )?;
+                c.prepare_cached("UPDATE api_keys SET use_count = use_count + 1, last_used_at = ?2 WHERE id = ?1")?
+                    .execute(params![k, a.finished_at])?;
             }
             Ok(())
         })
         .await?;
         *self.balances.lock().unwrap().entry(org).or_default() -= cost;
         Ok(())
+    }
+
+    /// Charges a run without recording it (`[state] record_activations = false`).
+    pub fn debit_in_memory(&self, org_id: &str, cost_micros: i64) {
+        *self
+            .balances
+            .lock()
+            .unwrap()
+            .entry(org_id.to_string())
+            .or_default() -= cost_micros;
     }
 
     /// Counts a key's use for a request that was rejected before running (nothing else changes).
@@ -604,13 +613,25 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Command>) {
         let mut replies = Vec::with_capacity(batch.len());
         let outcome = (|| -> rusqlite::Result<()> {
             let tx = conn.transaction()?;
+            let single = batch.len() == 1;
             for cmd in batch {
-                // A savepoint per command: one failing command does not undo the others.
-                tx.execute_batch("SAVEPOINT cmd")?;
+                // A savepoint per command: one failing command does not undo the others (a lone
+                // command has the transaction to itself).
+                if !single {
+                    tx.prepare_cached("SAVEPOINT cmd")?.execute([])?;
+                }
                 match (cmd.work)(&tx) {
                     Ok(v) => {
-                        tx.execute_batch("RELEASE cmd")?;
+                        if !single {
+                            tx.prepare_cached("RELEASE cmd")?.execute([])?;
+                        }
                         results.push(Ok(v));
+                    }
+                    Err(e) if single => {
+                        replies.push(cmd.reply);
+                        results.push(Err(format!("database error: {e}")));
+                        drop(tx);
+                        return Ok(());
                     }
                     Err(e) => {
                         tx.execute_batch("ROLLBACK TO cmd; RELEASE cmd")?;
