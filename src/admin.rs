@@ -131,3 +131,394 @@ pub async fn list_tools(State(state): State<Arc<AppState>>, headers: HeaderMap) 
         json!({"tools": tools, "problems": problems}),
     )
 }
+
+/// The JSON view of an activation; `full` adds the event, response and logs.
+pub fn activation_json(
+    state: &AppState,
+    a: &crate::store::Activation,
+    full: bool,
+) -> serde_json::Value {
+    let mut v = json!({
+        "id": a.id,
+        "organization": state.store.org(&a.org_id).map(|o| o.slug).unwrap_or_default(),
+        "tool": a.tool_id,
+        "version": a.version,
+        "code_hash": a.code_hash,
+        "runtime": a.runtime,
+        "status": a.status,
+        "statusCode": a.status_code,
+        "duration_ms": (a.duration_ms * 1000.0).round() / 1000.0,
+        "cost": crate::store::format_micros(a.cost_micros),
+        "started_at": a.started_at,
+        "finished_at": a.finished_at,
+    });
+    if full {
+        let parse = |s: &str| {
+            serde_json::from_str::<serde_json::Value>(s)
+                .unwrap_or(serde_json::Value::String(s.to_string()))
+        };
+        v["event"] = parse(&a.event);
+        v["response"] = parse(&a.response);
+        v["logs"] = json!(a.logs);
+        v["error"] = json!(a.error);
+    }
+    v
+}
+
+fn org_or_404(state: &AppState, slug: &str) -> Result<crate::store::Organization, Box<Response>> {
+    state.store.org_by_slug(slug).ok_or_else(|| {
+        Box::new(reply(
+            StatusCode::NOT_FOUND,
+            json!({"error": format!("no organization {slug:?}")}),
+        ))
+    })
+}
+
+fn store_error(e: crate::store::StoreError) -> Response {
+    match e {
+        crate::store::StoreError::Invalid(m) => reply(StatusCode::BAD_REQUEST, json!({"error": m})),
+        other => reply(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({"error": other.to_string()}),
+        ),
+    }
+}
+
+type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
+
+fn body<T>(b: JsonBody<T>) -> Result<T, Box<Response>> {
+    b.map(|Json(v)| v).map_err(|e| {
+        Box::new(reply(
+            StatusCode::BAD_REQUEST,
+            json!({"error": e.body_text()}),
+        ))
+    })
+}
+
+macro_rules! guard {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(r) => return *r,
+        }
+    };
+}
+
+/// `GET /_emulator/v1/organizations`
+pub async fn list_orgs(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    guard!(authorized(&state, &headers));
+    let orgs: Vec<_> = state
+        .store
+        .organizations()
+        .into_iter()
+        .map(|o| json!({"id": o.id, "slug": o.slug, "name": o.name, "balance": crate::store::format_micros(state.store.balance_micros(&o.id))}))
+        .collect();
+    reply(StatusCode::OK, json!({"organizations": orgs}))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrg {
+    slug: String,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// `POST /_emulator/v1/organizations` `{"slug", "name"?}`: granted the welcome credits.
+pub async fn create_org(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    b: JsonBody<NewOrg>,
+) -> Response {
+    guard!(authorized(&state, &headers));
+    let req = guard!(body(b));
+    if !crate::config::valid_slug(&req.slug) {
+        return reply(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "slug: use lowercase letters, digits and hyphens, 1-63 characters"}),
+        );
+    }
+    if state.store.org_by_slug(&req.slug).is_some() {
+        return reply(
+            StatusCode::CONFLICT,
+            json!({"error": format!("organization {:?} already exists", req.slug)}),
+        );
+    }
+    let welcome = crate::store::to_micros(state.config.billing.welcome_credits);
+    match state
+        .store
+        .create_org(&req.slug, req.name.as_deref().unwrap_or(&req.slug), welcome)
+        .await
+    {
+        Ok(o) => reply(
+            StatusCode::CREATED,
+            json!({"id": o.id, "slug": o.slug, "name": o.name, "balance": crate::store::format_micros(welcome)}),
+        ),
+        Err(e) => store_error(e),
+    }
+}
+
+/// `GET /_emulator/v1/organizations/{slug}/keys`
+pub async fn list_keys(
+    State(state): State<Arc<AppState>>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    guard!(authorized(&state, &headers));
+    let org = guard!(org_or_404(&state, &slug));
+    match state.store.list_keys(Some(org.id)).await {
+        Ok(keys) => reply(StatusCode::OK, json!({"keys": keys})),
+        Err(e) => store_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewKey {
+    name: String,
+    #[serde(default)]
+    expires: Option<String>,
+}
+
+/// `POST /_emulator/v1/organizations/{slug}/keys` `{"name", "expires"?}`: the key is in this
+/// answer only; the store keeps its hash.
+pub async fn create_key(
+    State(state): State<Arc<AppState>>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    b: JsonBody<NewKey>,
+) -> Response {
+    guard!(authorized(&state, &headers));
+    let org = guard!(org_or_404(&state, &slug));
+    let req = guard!(body(b));
+    if req.name.trim().is_empty() {
+        return reply(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "name must not be empty"}),
+        );
+    }
+    match state
+        .store
+        .create_key(&org.id, req.name.trim(), req.expires.as_deref())
+        .await
+    {
+        Ok((info, key)) => {
+            let mut v = serde_json::to_value(info).expect("serializable");
+            v["key"] = json!(key);
+            reply(StatusCode::CREATED, v)
+        }
+        Err(e) => store_error(e),
+    }
+}
+
+/// `DELETE /_emulator/v1/keys/{id}`: revoked at once.
+pub async fn revoke_key(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    guard!(authorized(&state, &headers));
+    let known = state
+        .store
+        .list_keys(None)
+        .await
+        .map(|ks| ks.into_iter().any(|k| k.id == id))
+        .unwrap_or(false);
+    if !known {
+        return reply(
+            StatusCode::NOT_FOUND,
+            json!({"error": format!("no key {id:?}")}),
+        );
+    }
+    match state.store.revoke_key(&id).await {
+        Ok(_) => reply(StatusCode::OK, json!({"id": id, "revoked": true})),
+        Err(e) => store_error(e),
+    }
+}
+
+/// `GET /_emulator/v1/organizations/{slug}/wallet`
+pub async fn wallet(
+    State(state): State<Arc<AppState>>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    guard!(authorized(&state, &headers));
+    let org = guard!(org_or_404(&state, &slug));
+    reply(
+        StatusCode::OK,
+        json!({"organization": org.slug, "balance": crate::store::format_micros(state.store.balance_micros(&org.id))}),
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credit {
+    amount: serde_json::Value,
+    #[serde(default)]
+    label: Option<String>,
+}
+
+async fn credit(
+    state: Arc<AppState>,
+    slug: String,
+    headers: HeaderMap,
+    b: JsonBody<Credit>,
+    default_label: &str,
+) -> Response {
+    guard!(authorized(&state, &headers));
+    let org = guard!(org_or_404(&state, &slug));
+    let req = guard!(body(b));
+    let text = match &req.amount {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n.to_string(),
+        _ => String::new(),
+    };
+    let amount: rust_decimal::Decimal = match text.trim().parse() {
+        Ok(d) if d > rust_decimal::Decimal::ZERO => d,
+        _ => {
+            return reply(
+                StatusCode::BAD_REQUEST,
+                json!({"error": "amount must be a positive decimal, e.g. \"10.00\""}),
+            )
+        }
+    };
+    let label = req.label.unwrap_or_else(|| default_label.to_string());
+    match state
+        .store
+        .credit(&org.id, crate::store::to_micros(amount), &label)
+        .await
+    {
+        Ok(balance) => reply(
+            StatusCode::OK,
+            json!({"organization": org.slug, "credited": crate::store::format_micros(crate::store::to_micros(amount)), "label": label, "balance": crate::store::format_micros(balance)}),
+        ),
+        Err(e) => store_error(e),
+    }
+}
+
+/// `POST /_emulator/v1/organizations/{slug}/wallet/topup` `{"amount"}` (label `Wallet Recharge`).
+pub async fn topup(
+    State(state): State<Arc<AppState>>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    b: JsonBody<Credit>,
+) -> Response {
+    credit(state, slug, headers, b, "Wallet Recharge").await
+}
+
+/// `POST /_emulator/v1/organizations/{slug}/wallet/grant` `{"amount", "label"?}` (default
+/// `Welcome Credits`).
+pub async fn grant(
+    State(state): State<Arc<AppState>>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    b: JsonBody<Credit>,
+) -> Response {
+    credit(state, slug, headers, b, "Welcome Credits").await
+}
+
+#[derive(Deserialize, Default)]
+pub struct LimitQuery {
+    limit: Option<u32>,
+}
+
+/// `GET /_emulator/v1/organizations/{slug}/wallet/ledger?limit=`
+pub async fn ledger(
+    State(state): State<Arc<AppState>>,
+    Path(slug): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<LimitQuery>,
+    headers: HeaderMap,
+) -> Response {
+    guard!(authorized(&state, &headers));
+    let org = guard!(org_or_404(&state, &slug));
+    match state
+        .store
+        .ledger(&org.id, q.limit.unwrap_or(100).min(10_000))
+        .await
+    {
+        Ok(entries) => reply(
+            StatusCode::OK,
+            json!({"organization": org.slug, "entries": entries}),
+        ),
+        Err(e) => store_error(e),
+    }
+}
+
+/// `GET /_emulator/v1/activations?tool=&version=&status=&since=&limit=&organization=`
+pub async fn list_activations(
+    State(state): State<Arc<AppState>>,
+    q: Result<
+        axum::extract::Query<crate::store::admin::ActivationFilter>,
+        axum::extract::rejection::QueryRejection,
+    >,
+    headers: HeaderMap,
+) -> Response {
+    guard!(authorized(&state, &headers));
+    let filter = match q {
+        Ok(axum::extract::Query(f)) => f,
+        Err(e) => return reply(StatusCode::BAD_REQUEST, json!({"error": e.body_text()})),
+    };
+    match state.store.activations(filter).await {
+        Ok(list) => {
+            let items: Vec<_> = list
+                .iter()
+                .map(|a| activation_json(&state, a, false))
+                .collect();
+            reply(StatusCode::OK, json!({"activations": items}))
+        }
+        Err(e) => store_error(e),
+    }
+}
+
+/// `GET /_emulator/v1/activations/{id}`: with event, response, logs and cost.
+pub async fn get_activation(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    guard!(authorized(&state, &headers));
+    match state.store.activation(id.clone()).await {
+        Ok(Some(a)) => reply(StatusCode::OK, activation_json(&state, &a, true)),
+        Ok(None) => reply(
+            StatusCode::NOT_FOUND,
+            json!({"error": format!("no activation {id:?}")}),
+        ),
+        Err(e) => store_error(e),
+    }
+}
+
+/// `GET /_emulator/v1/activations/stream`: Server-Sent Events, one `activation` event per run as
+/// it is recorded.
+pub async fn stream_activations(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Response {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use axum::response::IntoResponse;
+    guard!(authorized(&state, &headers));
+    let rx = state.activity.subscribe();
+    let stream = futures_util::stream::unfold((rx, state), |(mut rx, state)| async move {
+        loop {
+            match rx.recv().await {
+                Ok(a) => {
+                    let data = activation_json(&state, &a, false).to_string();
+                    let event = Event::default()
+                        .event("activation")
+                        .id(a.id.clone())
+                        .data(data);
+                    return Some((Ok::<_, std::convert::Infallible>(event), (rx, state)));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    // A first comment makes the headers go out at once, so a client knows it is subscribed.
+    let hello = futures_util::stream::once(async {
+        Ok(Event::default().comment("cortex-emu activations"))
+    });
+    use futures_util::StreamExt;
+    Sse::new(hello.chain(stream))
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}

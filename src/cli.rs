@@ -61,6 +61,42 @@ pub enum Command {
         #[arg(long)]
         mcp: bool,
     },
+    /// List activations (newest last), optionally following new ones live.
+    Activations {
+        #[arg(long)]
+        tool: Option<String>,
+        #[arg(long)]
+        version: Option<String>,
+        /// success, error, timeout or interrupted.
+        #[arg(long)]
+        status: Option<String>,
+        /// RFC 3339 timestamp: only activations that started at or after it.
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        /// Keep printing activations as they are recorded.
+        #[arg(long)]
+        follow: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one activation: event, response, cost and the handler's output.
+    Logs {
+        activation: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Manage API keys (of the default organization unless --org).
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+    /// The run balance and its ledger (of the default organization unless --org).
+    Wallet {
+        #[command(subcommand)]
+        action: WalletAction,
+    },
     /// Measure latency, throughput, hot reload, startup and memory; write BENCHMARKS.md.
     Bench {
         /// Where to write the report.
@@ -70,6 +106,56 @@ pub enum Command {
     /// Internal: a worker process that runs handlers for the server.
     #[command(name = "__worker", hide = true)]
     Worker { runtime: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysAction {
+    /// Create a key (shown once).
+    Create {
+        name: String,
+        #[arg(long)]
+        org: Option<String>,
+        /// YYYY-MM-DD or RFC 3339.
+        #[arg(long)]
+        expires: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List keys with prefix, uses, expiry and state.
+    List {
+        #[arg(long)]
+        org: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key by id (effective immediately).
+    Revoke { id: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WalletAction {
+    Balance {
+        #[arg(long)]
+        org: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add credits (ledger label `Wallet Recharge`).
+    Topup {
+        amount: String,
+        #[arg(long)]
+        org: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    Ledger {
+        #[arg(long)]
+        org: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy)]
@@ -145,6 +231,43 @@ pub fn main() -> i32 {
         None | Some(Command::Serve) => {
             with_runtime(|| async { crate::server::serve(opts).await.map(|()| 0) })
         }
+        Some(Command::Activations {
+            tool,
+            version,
+            status,
+            since,
+            limit,
+            follow,
+            json,
+        }) => report(crate::devloop::admin_cli::activations(
+            &opts, tool, version, status, since, limit, follow, json,
+        )),
+        Some(Command::Logs { activation, json }) => {
+            report(crate::devloop::admin_cli::logs(&opts, &activation, json))
+        }
+        Some(Command::Keys { action }) => report(match action {
+            KeysAction::Create {
+                name,
+                org,
+                expires,
+                json,
+            } => crate::devloop::admin_cli::keys_create(&opts, org, &name, expires, json),
+            KeysAction::List { org, json } => {
+                crate::devloop::admin_cli::keys_list(&opts, org, json)
+            }
+            KeysAction::Revoke { id } => crate::devloop::admin_cli::keys_revoke(&opts, &id),
+        }),
+        Some(Command::Wallet { action }) => report(match action {
+            WalletAction::Balance { org, json } => {
+                crate::devloop::admin_cli::wallet_balance(&opts, org, json)
+            }
+            WalletAction::Topup { amount, org, json } => {
+                crate::devloop::admin_cli::wallet_topup(&opts, org, &amount, json)
+            }
+            WalletAction::Ledger { org, limit, json } => {
+                crate::devloop::admin_cli::wallet_ledger(&opts, org, limit, json)
+            }
+        }),
         Some(Command::Bench { output }) => with_runtime(|| crate::bench::run(output)),
         Some(Command::Test { tools, junit }) => {
             with_runtime(|| crate::devloop::commands::test(opts, tools, junit))
@@ -181,6 +304,17 @@ where
         .build()
         .expect("tokio runtime");
     match runtime.block_on(f()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    }
+}
+
+/// Exit code of a synchronous command; errors go to stderr.
+fn report(r: anyhow::Result<i32>) -> i32 {
+    match r {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -274,10 +274,15 @@ pub async fn run_and_record(
     };
     crate::terminal::run_line(&activation, &tool.name);
     let recorded = if state.config.state.record_activations {
-        state
+        let live = Arc::new(activation.clone());
+        let r = state
             .store
             .record_run(activation, Some(key.id.clone()))
-            .await
+            .await;
+        if r.is_ok() {
+            let _ = state.activity.send(live);
+        }
+        r
     } else {
         state
             .store

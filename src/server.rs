@@ -44,6 +44,8 @@ pub struct AppState {
     pub functions_dir: PathBuf,
     pub defaults: LoadDefaults,
     pub admin_token: String,
+    /// Every recorded activation, for the live tail.
+    pub activity: tokio::sync::broadcast::Sender<Arc<Activation>>,
 }
 
 /// Where the generated admin token is kept for the CLI (beside the state file).
@@ -231,6 +233,7 @@ pub fn build_state(config: Config, opts: &ServeOptions) -> anyhow::Result<Arc<Ap
         functions_dir,
         defaults,
         admin_token,
+        activity: tokio::sync::broadcast::channel(1024).0,
     }))
 }
 
@@ -246,6 +249,46 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/_emulator/health", get(health))
         .route("/_emulator/v1/tools", get(crate::admin::list_tools))
+        .route(
+            "/_emulator/v1/organizations",
+            get(crate::admin::list_orgs).post(crate::admin::create_org),
+        )
+        .route(
+            "/_emulator/v1/organizations/{slug}/keys",
+            get(crate::admin::list_keys).post(crate::admin::create_key),
+        )
+        .route(
+            "/_emulator/v1/keys/{id}",
+            axum::routing::delete(crate::admin::revoke_key),
+        )
+        .route(
+            "/_emulator/v1/organizations/{slug}/wallet",
+            get(crate::admin::wallet),
+        )
+        .route(
+            "/_emulator/v1/organizations/{slug}/wallet/topup",
+            post(crate::admin::topup),
+        )
+        .route(
+            "/_emulator/v1/organizations/{slug}/wallet/grant",
+            post(crate::admin::grant),
+        )
+        .route(
+            "/_emulator/v1/organizations/{slug}/wallet/ledger",
+            get(crate::admin::ledger),
+        )
+        .route(
+            "/_emulator/v1/activations",
+            get(crate::admin::list_activations),
+        )
+        .route(
+            "/_emulator/v1/activations/stream",
+            get(crate::admin::stream_activations),
+        )
+        .route(
+            "/_emulator/v1/activations/{id}",
+            get(crate::admin::get_activation),
+        )
         .route(
             "/_emulator/v1/tools/{id}/publish",
             post(crate::admin::publish_tool),

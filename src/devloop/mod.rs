@@ -1,5 +1,6 @@
 //! The dev loop: test cases, publishing versions, and the CLI commands built on them.
 
+pub mod admin_cli;
 pub mod cases;
 pub mod commands;
 pub mod junit;

@@ -3,6 +3,7 @@
 //! transaction (group commit), so recording runs never serializes requests behind one fsync each;
 //! a caller is answered only after its transaction committed, so nothing acknowledged is lost.
 
+pub mod admin;
 mod schema;
 
 use std::any::Any;
@@ -12,7 +13,7 @@ use std::sync::{mpsc, Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -457,39 +458,6 @@ impl Store {
                 params![key_id, now_rfc3339()],
             )?;
             Ok(())
-        })
-        .await
-    }
-
-    pub async fn activation(&self, id: String) -> Result<Option<Activation>, StoreError> {
-        self.call(move |c| {
-            c.query_row(
-                "SELECT id, org_id, tool_id, version, code_hash, runtime, status, status_code, duration_ms,
-                        cost_micros, event, response, logs, error, started_at, finished_at
-                 FROM activations WHERE id = ?1",
-                [id],
-                |r| {
-                    Ok(Activation {
-                        id: r.get(0)?,
-                        org_id: r.get(1)?,
-                        tool_id: r.get(2)?,
-                        version: r.get(3)?,
-                        code_hash: r.get(4)?,
-                        runtime: r.get(5)?,
-                        status: r.get(6)?,
-                        status_code: r.get(7)?,
-                        duration_ms: r.get(8)?,
-                        cost_micros: r.get(9)?,
-                        event: r.get(10)?,
-                        response: r.get(11)?,
-                        logs: r.get(12)?,
-                        error: r.get(13)?,
-                        started_at: r.get(14)?,
-                        finished_at: r.get(15)?,
-                    })
-                },
-            )
-            .optional()
         })
         .await
     }

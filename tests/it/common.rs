@@ -9,6 +9,7 @@ pub const KEY: &str = "RIV_test_acme_key_1";
 pub const BROKE_KEY: &str = "RIV_test_broke_key_1";
 pub const OTHER_KEY: &str = "RIV_test_other_key_1";
 pub const EXPIRED_KEY: &str = "RIV_test_expired_key_1";
+pub const ADMIN: &str = "test-admin-token";
 
 pub struct Emu {
     child: Child,
@@ -38,6 +39,7 @@ pub fn config_text(extra: &str) -> String {
         r#"
 [server]
 port = 0
+admin_token = "{ADMIN}"
 
 [billing]
 compute_per_second = 1
@@ -190,6 +192,38 @@ impl Emu {
             &format!("/api/v1/functions/{tool}/invoke"),
             Some(KEY),
             &format!("{{\"event\": {event}}}"),
+        )
+    }
+
+    /// An admin API call: (status, JSON body).
+    pub fn admin(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+        token: Option<&str>,
+    ) -> (u16, serde_json::Value) {
+        let url = format!("{}/_emulator/v1{path}", self.base);
+        let mut req = match method {
+            "GET" => client().get(url),
+            "POST" => client().post(url),
+            "DELETE" => client().delete(url),
+            other => panic!("method {other}"),
+        };
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        if let Some(b) = body {
+            req = req
+                .header("Content-Type", "application/json")
+                .body(b.to_string());
+        }
+        let resp = req.send().expect("admin request");
+        let status = resp.status().as_u16();
+        let text = resp.text().unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
         )
     }
 

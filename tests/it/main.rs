@@ -1,6 +1,7 @@
 //! Integration tests: the real `cortex-emu` binary on 127.0.0.1 with an ephemeral port, driven
 //! over HTTP, with real SQLite files. One test crate (modules below) so the binary links once.
 
+mod admin;
 mod common;
 mod devloop;
 mod gateway;

@@ -1,0 +1,366 @@
+//! `cortex-emu activations | logs | keys | wallet`: the admin API of the running emulator, as
+//! human tables (or `--json` for scripts).
+
+use std::io::{BufRead, BufReader, Write};
+
+use anyhow::Context as _;
+use serde_json::{json, Value};
+
+use crate::server::{admin_token_path, load_config, ServeOptions};
+
+/// The running emulator's admin API.
+pub struct AdminClient {
+    base: String,
+    token: String,
+    http: reqwest::blocking::Client,
+    /// The organization commands act on when none is named.
+    pub default_org: String,
+}
+
+impl AdminClient {
+    pub fn new(opts: &ServeOptions) -> anyhow::Result<Self> {
+        let config = load_config(opts)?;
+        let token = config
+            .server
+            .admin_token
+            .clone()
+            .or_else(|| std::fs::read_to_string(admin_token_path(&config, opts)).ok())
+            .map(|t| t.trim().to_string())
+            .context("no admin token: start the emulator once (it writes one beside the state file) or set [server] admin_token")?;
+        Ok(AdminClient {
+            base: format!(
+                "http://{}:{}/_emulator/v1",
+                config.server.host, config.server.port
+            ),
+            token,
+            http: reqwest::blocking::Client::builder().timeout(None).build()?,
+            default_org: config.organizations[0].slug.clone(),
+        })
+    }
+
+    fn send(&self, req: reqwest::blocking::RequestBuilder) -> anyhow::Result<Value> {
+        let resp = req.bearer_auth(&self.token).send().map_err(|e| {
+            anyhow::anyhow!(
+                "no emulator answers at {} ({e}); start it with `cortex-emu` or pass --port",
+                self.base
+            )
+        })?;
+        let status = resp.status();
+        let v: Value = resp.json().unwrap_or(Value::Null);
+        if !status.is_success() {
+            anyhow::bail!("{}", v["error"].as_str().unwrap_or(status.as_str()));
+        }
+        Ok(v)
+    }
+
+    pub fn get(&self, path: &str) -> anyhow::Result<Value> {
+        self.send(self.http.get(format!("{}{path}", self.base)))
+    }
+
+    pub fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+        self.send(self.http.post(format!("{}{path}", self.base)).json(&body))
+    }
+
+    pub fn delete(&self, path: &str) -> anyhow::Result<Value> {
+        self.send(self.http.delete(format!("{}{path}", self.base)))
+    }
+
+    /// Calls `each` with every activation the live tail delivers, until the stream ends.
+    pub fn follow(&self, mut each: impl FnMut(&Value) -> anyhow::Result<()>) -> anyhow::Result<()> {
+        let resp = self
+            .http
+            .get(format!("{}/activations/stream", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .with_context(|| format!("no emulator answers at {}", self.base))?;
+        for line in BufReader::new(resp).lines() {
+            let line = line?;
+            if let Some(data) = line.strip_prefix("data:") {
+                let v: Value = serde_json::from_str(data.trim()).unwrap_or(Value::Null);
+                each(&v)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn print_json(v: &Value) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+/// Prints rows as a table with a header, columns padded to their widest cell.
+fn table(header: &[&str], rows: &[Vec<String>]) {
+    let mut width: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            width[i] = width[i].max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let mut s = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<w$}  ", w = width[i]));
+            }
+        }
+        println!("{}", s.trim_end());
+    };
+    line(header.iter().map(|h| h.to_string()).collect());
+    for r in rows {
+        line(r.clone());
+    }
+}
+
+fn s(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".into(),
+        other => other.to_string(),
+    }
+}
+
+fn activation_row(a: &Value) -> Vec<String> {
+    vec![
+        s(&a["started_at"]),
+        s(&a["id"]),
+        format!("{}@{}", s(&a["tool"]), s(&a["version"])),
+        s(&a["status"]),
+        s(&a["statusCode"]),
+        format!("{:.1}", a["duration_ms"].as_f64().unwrap_or(0.0)),
+        s(&a["cost"]),
+    ]
+}
+
+const ACTIVATION_HEADER: [&str; 7] = [
+    "STARTED",
+    "ID",
+    "TOOL@VERSION",
+    "STATUS",
+    "CODE",
+    "MS",
+    "COST",
+];
+
+#[allow(clippy::too_many_arguments)]
+pub fn activations(
+    opts: &ServeOptions,
+    tool: Option<String>,
+    version: Option<String>,
+    status: Option<String>,
+    since: Option<String>,
+    limit: u32,
+    follow: bool,
+    as_json: bool,
+) -> anyhow::Result<i32> {
+    let c = AdminClient::new(opts)?;
+    let mut query = vec![format!("limit={limit}")];
+    for (k, v) in [
+        ("tool", &tool),
+        ("version", &version),
+        ("status", &status),
+        ("since", &since),
+    ] {
+        if let Some(v) = v {
+            query.push(format!("{k}={}", urlencode(v)));
+        }
+    }
+    let v = c.get(&format!("/activations?{}", query.join("&")))?;
+    let list = v["activations"].as_array().cloned().unwrap_or_default();
+    if as_json && !follow {
+        return print_json(&json!(list)).map(|()| 0);
+    }
+    if as_json {
+        for a in list.iter().rev() {
+            println!("{a}");
+        }
+    } else {
+        let rows: Vec<_> = list.iter().rev().map(activation_row).collect();
+        table(&ACTIVATION_HEADER, &rows);
+    }
+    if follow {
+        c.follow(|a| {
+            let matches = tool.as_ref().is_none_or(|t| a["tool"] == json!(t))
+                && status.as_ref().is_none_or(|st| a["status"] == json!(st));
+            if matches {
+                if as_json {
+                    println!("{a}");
+                } else {
+                    println!("{}", activation_row(a).join("  "));
+                }
+                std::io::stdout().flush()?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(0)
+}
+
+pub fn logs(opts: &ServeOptions, id: &str, as_json: bool) -> anyhow::Result<i32> {
+    let c = AdminClient::new(opts)?;
+    let a = c.get(&format!("/activations/{}", urlencode(id)))?;
+    if as_json {
+        return print_json(&a).map(|()| 0);
+    }
+    println!(
+        "{} {}@{} {} {} {:.1} ms cost {}",
+        s(&a["started_at"]),
+        s(&a["tool"]),
+        s(&a["version"]),
+        s(&a["status"]),
+        s(&a["statusCode"]),
+        a["duration_ms"].as_f64().unwrap_or(0.0),
+        s(&a["cost"])
+    );
+    println!("event:    {}", a["event"]);
+    println!("response: {}", a["response"]);
+    if let Some(e) = a["error"].as_str() {
+        println!("error:    {}", e.lines().next().unwrap_or(""));
+    }
+    println!("logs:");
+    for line in a["logs"].as_str().unwrap_or("").lines() {
+        println!("    {line}");
+    }
+    Ok(0)
+}
+
+pub fn keys_create(
+    opts: &ServeOptions,
+    org: Option<String>,
+    name: &str,
+    expires: Option<String>,
+    as_json: bool,
+) -> anyhow::Result<i32> {
+    let c = AdminClient::new(opts)?;
+    let org = org.unwrap_or_else(|| c.default_org.clone());
+    let v = c.post(
+        &format!("/organizations/{org}/keys"),
+        json!({"name": name, "expires": expires}),
+    )?;
+    if as_json {
+        return print_json(&v).map(|()| 0);
+    }
+    println!(
+        "created key {:?} for {org} (id {}); it is shown only now:\n{}",
+        name,
+        s(&v["id"]),
+        s(&v["key"])
+    );
+    Ok(0)
+}
+
+pub fn keys_list(opts: &ServeOptions, org: Option<String>, as_json: bool) -> anyhow::Result<i32> {
+    let c = AdminClient::new(opts)?;
+    let org = org.unwrap_or_else(|| c.default_org.clone());
+    let v = c.get(&format!("/organizations/{org}/keys"))?;
+    let keys = v["keys"].as_array().cloned().unwrap_or_default();
+    if as_json {
+        return print_json(&json!(keys)).map(|()| 0);
+    }
+    let rows: Vec<_> = keys
+        .iter()
+        .map(|k| {
+            vec![
+                s(&k["id"]),
+                s(&k["name"]),
+                format!("{}...", s(&k["prefix"])),
+                s(&k["use_count"]),
+                s(&k["expires_at"]),
+                if k["revoked"] == json!(true) {
+                    "revoked".into()
+                } else {
+                    "active".into()
+                },
+            ]
+        })
+        .collect();
+    table(&["ID", "NAME", "PREFIX", "USES", "EXPIRES", "STATE"], &rows);
+    Ok(0)
+}
+
+pub fn keys_revoke(opts: &ServeOptions, id: &str) -> anyhow::Result<i32> {
+    let c = AdminClient::new(opts)?;
+    c.delete(&format!("/keys/{}", urlencode(id)))?;
+    println!("revoked {id}");
+    Ok(0)
+}
+
+pub fn wallet_balance(
+    opts: &ServeOptions,
+    org: Option<String>,
+    as_json: bool,
+) -> anyhow::Result<i32> {
+    let c = AdminClient::new(opts)?;
+    let org = org.unwrap_or_else(|| c.default_org.clone());
+    let v = c.get(&format!("/organizations/{org}/wallet"))?;
+    if as_json {
+        return print_json(&v).map(|()| 0);
+    }
+    println!("{org}: {}", s(&v["balance"]));
+    Ok(0)
+}
+
+pub fn wallet_topup(
+    opts: &ServeOptions,
+    org: Option<String>,
+    amount: &str,
+    as_json: bool,
+) -> anyhow::Result<i32> {
+    let c = AdminClient::new(opts)?;
+    let org = org.unwrap_or_else(|| c.default_org.clone());
+    let v = c.post(
+        &format!("/organizations/{org}/wallet/topup"),
+        json!({"amount": amount}),
+    )?;
+    if as_json {
+        return print_json(&v).map(|()| 0);
+    }
+    println!(
+        "{org}: +{} ({}), balance {}",
+        s(&v["credited"]),
+        s(&v["label"]),
+        s(&v["balance"])
+    );
+    Ok(0)
+}
+
+pub fn wallet_ledger(
+    opts: &ServeOptions,
+    org: Option<String>,
+    limit: u32,
+    as_json: bool,
+) -> anyhow::Result<i32> {
+    let c = AdminClient::new(opts)?;
+    let org = org.unwrap_or_else(|| c.default_org.clone());
+    let v = c.get(&format!("/organizations/{org}/wallet/ledger?limit={limit}"))?;
+    let entries = v["entries"].as_array().cloned().unwrap_or_default();
+    if as_json {
+        return print_json(&json!(entries)).map(|()| 0);
+    }
+    let rows: Vec<_> = entries
+        .iter()
+        .map(|e| {
+            vec![
+                s(&e["created_at"]),
+                s(&e["label"]),
+                s(&e["amount"]),
+                s(&e["activation_id"]),
+            ]
+        })
+        .collect();
+    table(&["WHEN", "LABEL", "AMOUNT", "ACTIVATION"], &rows);
+    Ok(0)
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
