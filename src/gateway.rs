@@ -213,6 +213,42 @@ pub async fn run_and_record(
     key: &KeyRecord,
     org_slug: &str,
 ) -> Response {
+    let done = execute(state, tool, target, event, key, org_slug).await;
+    let mut response = crate::responses::json_response(done.http, done.text);
+    if let Ok(v) = HeaderValue::from_str(&done.activation_id) {
+        response
+            .headers_mut()
+            .insert("x-cortex-emu-activation-id", v);
+    }
+    if let Err(e) = done.recorded {
+        tracing::error!("activation {} was not recorded: {e}", done.activation_id);
+        if let Ok(v) = HeaderValue::from_str(&format!("activation not recorded: {e}")) {
+            response.headers_mut().insert("x-cortex-emu-warning", v);
+        }
+    }
+    response
+}
+
+/// A finished, recorded run.
+pub struct Executed {
+    pub result: RunResult,
+    pub http: StatusCode,
+    /// The envelope the gateway answers with.
+    pub text: String,
+    pub activation_id: String,
+    pub recorded: Result<(), crate::store::StoreError>,
+}
+
+/// Runs a tool, records the activation and its cost (before returning: nothing acknowledged is
+/// lost) and renders the platform's envelope.
+pub async fn execute(
+    state: &Arc<AppState>,
+    tool: &Arc<Tool>,
+    target: Target,
+    event: Value,
+    key: &KeyRecord,
+    org_slug: &str,
+) -> Executed {
     let (version, bundle) = match target {
         Target::Draft => ("draft".to_string(), tool.bundle.clone()),
         Target::Published { version, bundle } => (version, bundle),
@@ -290,19 +326,13 @@ pub async fn run_and_record(
         Ok(())
     };
     guard.finish();
-    let mut response = crate::responses::json_response(http, text);
-    if let Ok(v) = HeaderValue::from_str(&activation_id) {
-        response
-            .headers_mut()
-            .insert("x-cortex-emu-activation-id", v);
+    Executed {
+        result,
+        http,
+        text,
+        activation_id,
+        recorded,
     }
-    if let Err(e) = recorded {
-        tracing::error!("activation {activation_id} was not recorded: {e}");
-        if let Ok(v) = HeaderValue::from_str(&format!("activation not recorded: {e}")) {
-            response.headers_mut().insert("x-cortex-emu-warning", v);
-        }
-    }
-    response
 }
 
 /// The job that runs `tool` at `version` with `event`.

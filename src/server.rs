@@ -46,6 +46,7 @@ pub struct AppState {
     pub admin_token: String,
     /// Every recorded activation, for the live tail.
     pub activity: tokio::sync::broadcast::Sender<Arc<Activation>>,
+    pub mcp_sessions: crate::mcp::Sessions,
 }
 
 /// Where the generated admin token is kept for the CLI (beside the state file).
@@ -234,6 +235,7 @@ pub fn build_state(config: Config, opts: &ServeOptions) -> anyhow::Result<Arc<Ap
         defaults,
         admin_token,
         activity: tokio::sync::broadcast::channel(1024).0,
+        mcp_sessions: Default::default(),
     }))
 }
 
@@ -248,6 +250,12 @@ pub fn router(state: Arc<AppState>) -> Router {
             post(crate::gateway::invoke_version),
         )
         .route("/_emulator/health", get(health))
+        .route(
+            "/mcp/{tool_id}",
+            post(crate::mcp::post)
+                .get(crate::mcp::get)
+                .delete(crate::mcp::delete),
+        )
         .route("/_emulator/v1/tools", get(crate::admin::list_tools))
         .route(
             "/_emulator/v1/organizations",

@@ -6,5 +6,6 @@ mod common;
 mod devloop;
 mod gateway;
 mod limits;
+mod mcp;
 mod persistence;
 mod runtimes;

@@ -1,0 +1,190 @@
+//! MCP tools served over the MCP Streamable HTTP transport at `/mcp/{tool id}`, so an MCP client
+//! connects to a tool under development directly.
+//!
+//! The tool's handler *is* the JSON-RPC server (PLATFORM.md §6): this module only carries the
+//! transport — sessions (`Mcp-Session-Id`), notifications (202), the JSON-RPC envelope errors the
+//! handler never sees (M-parse, M-invalid) and handler failures (M-internal). Requests are
+//! answered with `application/json` bodies, which the transport allows; the server offers no
+//! server-initiated SSE stream (`GET` answers 405).
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+
+use crate::gateway::{execute, resolve};
+use crate::registry::{ToolKind, Visibility};
+use crate::responses::GatewayError;
+use crate::server::AppState;
+
+const SESSION: &str = "mcp-session-id";
+
+/// Sessions handed out by `initialize`.
+#[derive(Default)]
+pub struct Sessions {
+    ids: Mutex<HashSet<String>>,
+}
+
+/// A JSON-RPC error object as the M* rows of RESPONSES.md shape it.
+pub fn rpc_error(id: Value, code: i64, message: &str) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
+}
+
+fn json_reply(status: StatusCode, v: &Value) -> Response {
+    crate::responses::json_response(
+        status,
+        crate::jsonfmt::to_string(v, crate::jsonfmt::Style::Python),
+    )
+}
+
+/// The raw key, as on the gateway; MCP clients usually send `Bearer <key>`, which is accepted here.
+fn key_of(headers: &HeaderMap) -> Option<&str> {
+    let raw = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .trim();
+    Some(raw.strip_prefix("Bearer ").unwrap_or(raw).trim())
+}
+
+/// `POST /mcp/{tool}`: one JSON-RPC message.
+pub async fn post(
+    State(state): State<Arc<AppState>>,
+    Path(tool_id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let Some(key) = key_of(&headers).and_then(|k| state.store.authenticate(k)) else {
+        return state.catalogue.reject(GatewayError::Unauthorized);
+    };
+    let org_slug = state
+        .store
+        .org(&key.org_id)
+        .map(|o| o.slug)
+        .unwrap_or_default();
+    let tool = match state.registry.get(&tool_id) {
+        Some(t)
+            if t.kind == ToolKind::Mcp
+                && (t.organization == org_slug || t.visibility == Visibility::Public) =>
+        {
+            t
+        }
+        _ => return state.catalogue.reject(GatewayError::UnknownFunction),
+    };
+    if let Some(sid) = headers.get(SESSION).and_then(|v| v.to_str().ok()) {
+        if !state.mcp_sessions.ids.lock().unwrap().contains(sid) {
+            return json_reply(
+                StatusCode::NOT_FOUND,
+                &rpc_error(
+                    Value::Null,
+                    -32600,
+                    "Invalid request: unknown or expired Mcp-Session-Id",
+                ),
+            );
+        }
+    }
+    let limit = state.config.server.max_body_bytes;
+    let Ok(bytes): Result<Bytes, _> = axum::body::to_bytes(body, limit).await else {
+        return state.catalogue.reject(GatewayError::BodyTooLarge(limit));
+    };
+    // M-parse: not JSON at all.
+    let Ok(message) = serde_json::from_slice::<Value>(&bytes) else {
+        return json_reply(
+            StatusCode::OK,
+            &rpc_error(Value::Null, -32700, "Parse error"),
+        );
+    };
+    let id = message.get("id").cloned().unwrap_or(Value::Null);
+    // M-invalid: not a JSON-RPC 2.0 request object.
+    let method = message
+        .get("method")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    if !message.is_object() || message.get("jsonrpc") != Some(&json!("2.0")) || method.is_none() {
+        // A JSON-RPC response or error sent by the client (to a server request) is acknowledged.
+        if message.get("jsonrpc") == Some(&json!("2.0"))
+            && (message.get("result").is_some() || message.get("error").is_some())
+        {
+            return StatusCode::ACCEPTED.into_response();
+        }
+        return json_reply(StatusCode::OK, &rpc_error(id, -32600, "Invalid request"));
+    }
+    // Notifications get no answer.
+    if message.get("id").is_none() {
+        return StatusCode::ACCEPTED.into_response();
+    }
+    if state.store.balance_micros(&key.org_id) <= 0 {
+        return state.catalogue.reject(GatewayError::InsufficientBalance);
+    }
+    let Some(target) = resolve(&state, &tool, None) else {
+        return state.catalogue.reject(GatewayError::UnknownVersion);
+    };
+    let done = execute(&state, &tool, target, message, &key, &org_slug).await;
+    let reply = match (
+        done.result.status_code,
+        done.result
+            .body
+            .as_deref()
+            .map(serde_json::from_str::<Value>),
+    ) {
+        (200, Some(Ok(v))) if v.get("jsonrpc").is_some() => v,
+        _ => {
+            // M-internal: the handler failed (or answered something that is not JSON-RPC).
+            let detail = done
+                .result
+                .body
+                .as_deref()
+                .and_then(|b| serde_json::from_str::<Value>(b).ok())
+                .and_then(|b| {
+                    b.get("details")
+                        .or_else(|| b.get("error"))
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                })
+                .unwrap_or_else(|| {
+                    format!(
+                        "the handler answered statusCode {}",
+                        done.result.status_code
+                    )
+                });
+            rpc_error(id, -32603, &format!("Internal error: {detail}"))
+        }
+    };
+    let mut response = json_reply(StatusCode::OK, &reply);
+    if method.as_deref() == Some("initialize") && reply.get("result").is_some() {
+        let sid = uuid::Uuid::new_v4().simple().to_string();
+        state.mcp_sessions.ids.lock().unwrap().insert(sid.clone());
+        if let Ok(v) = HeaderValue::from_str(&sid) {
+            response.headers_mut().insert(SESSION, v);
+        }
+    }
+    if let Ok(v) = HeaderValue::from_str(&done.activation_id) {
+        response
+            .headers_mut()
+            .insert("x-cortex-emu-activation-id", v);
+    }
+    response
+}
+
+/// `GET /mcp/{tool}`: no server-initiated stream is offered.
+pub async fn get() -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        [(axum::http::header::ALLOW, "POST, DELETE")],
+    )
+        .into_response()
+}
+
+/// `DELETE /mcp/{tool}`: ends a session.
+pub async fn delete(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    match headers.get(SESSION).and_then(|v| v.to_str().ok()) {
+        Some(sid) if state.mcp_sessions.ids.lock().unwrap().remove(sid) => {
+            StatusCode::OK.into_response()
+        }
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
