@@ -10,6 +10,7 @@ pub mod devloop;
 pub mod executor;
 pub mod gateway;
 pub mod jsonfmt;
+pub mod marketplace;
 pub mod mcp;
 pub mod registry;
 pub mod responses;

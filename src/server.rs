@@ -249,6 +249,15 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/v1/functions/{function_id}/{version}/invoke",
             post(crate::gateway::invoke_version),
         )
+        .route_service(
+            "/api/v1/marketplace/mcp",
+            tower::ServiceBuilder::new()
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    crate::marketplace::require_key,
+                ))
+                .service(crate::marketplace::service(state.clone())),
+        )
         .route("/_emulator/health", get(health))
         .route(
             "/mcp/{tool_id}",

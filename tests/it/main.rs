@@ -6,6 +6,7 @@ mod common;
 mod devloop;
 mod gateway;
 mod limits;
+mod marketplace;
 mod mcp;
 mod persistence;
 mod runtimes;

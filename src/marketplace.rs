@@ -1,0 +1,341 @@
+//! The marketplace MCP gateway at `POST /api/v1/marketplace/mcp` (PLATFORM.md §6): four tools
+//! over the MCP Streamable HTTP transport, served by the official Rust SDK (`rmcp`), with the
+//! gateway's raw-key auth. Visible tools: every organization's public tools and the caller's own.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+};
+use rmcp::service::{RequestContext, RoleServer};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use rmcp::{ErrorData, ServerHandler};
+use serde_json::{json, Value};
+
+use crate::gateway::{execute, resolve};
+use crate::registry::{Tool as EmuTool, Visibility};
+use crate::responses::GatewayError;
+use crate::server::AppState;
+use crate::store::KeyRecord;
+
+#[derive(Clone)]
+pub struct Marketplace {
+    state: Arc<AppState>,
+}
+
+fn raw_key(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+/// Refuses requests without a valid raw key before they reach the MCP service (the gateway's
+/// 401 rows, `Bearer` hint included).
+pub async fn require_key(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    match raw_key(req.headers()) {
+        Some(k) if k.len() > 7 && k[..7].eq_ignore_ascii_case("bearer ") => {
+            state.catalogue.reject(GatewayError::BearerPrefix)
+        }
+        Some(k) if state.store.authenticate(&k).is_some() => next.run(req).await,
+        _ => state.catalogue.reject(GatewayError::Unauthorized),
+    }
+}
+
+/// The tower service mounted at `/api/v1/marketplace/mcp`.
+pub fn service(state: Arc<AppState>) -> StreamableHttpService<Marketplace, LocalSessionManager> {
+    let mut config = StreamableHttpServerConfig::default();
+    // Bound to loopback by default; a configured host is accepted too.
+    config.allowed_hosts.push(state.config.server.host.clone());
+    config.json_response = false;
+    StreamableHttpService::new(
+        move || {
+            Ok(Marketplace {
+                state: state.clone(),
+            })
+        },
+        Arc::new(LocalSessionManager::default()),
+        config,
+    )
+}
+
+fn schema(v: Value) -> Arc<rmcp::model::JsonObject> {
+    Arc::new(v.as_object().cloned().unwrap_or_default())
+}
+
+fn text_result(v: &Value) -> CallToolResult {
+    CallToolResult::success(vec![ContentBlock::text(crate::jsonfmt::to_string(
+        v,
+        crate::jsonfmt::Style::Python,
+    ))])
+}
+
+fn arg_str(args: &Option<rmcp::model::JsonObject>, name: &str) -> Option<String> {
+    args.as_ref()?.get(name)?.as_str().map(str::to_string)
+}
+
+impl Marketplace {
+    fn caller(&self, ctx: &RequestContext<RoleServer>) -> Result<(KeyRecord, String), ErrorData> {
+        let key = ctx
+            .extensions
+            .get::<axum::http::request::Parts>()
+            .and_then(|p| raw_key(&p.headers))
+            .and_then(|k| self.state.store.authenticate(&k))
+            .ok_or_else(|| {
+                ErrorData::invalid_request(
+                    "Missing or invalid API key in the Authorization header",
+                    None,
+                )
+            })?;
+        let slug = self
+            .state
+            .store
+            .org(&key.org_id)
+            .map(|o| o.slug)
+            .unwrap_or_default();
+        Ok((key, slug))
+    }
+
+    fn visible(&self, slug: &str) -> Vec<Arc<EmuTool>> {
+        self.state
+            .registry
+            .list()
+            .into_iter()
+            .filter(|t| {
+                t.organization == slug
+                    || t.visibility == Visibility::Public
+                    || self.published_public(t)
+            })
+            .collect()
+    }
+
+    fn published_public(&self, t: &EmuTool) -> bool {
+        self.state
+            .store
+            .published(&t.id)
+            .first()
+            .is_some_and(|v| v.visibility == Visibility::Public)
+    }
+
+    fn describe(&self, t: &EmuTool) -> Value {
+        json!({
+            "id": t.id, "name": t.name, "description": t.description, "runtime": t.runtime.id(), "type": t.kind,
+            "organization": t.organization, "visibility": t.visibility,
+            "latest_version": self.state.store.published(&t.id).first().map(|v| v.version.clone()).unwrap_or_else(|| "draft".into()),
+        })
+    }
+
+    fn find(&self, slug: &str, id: &str) -> Result<Arc<EmuTool>, ErrorData> {
+        self.visible(slug)
+            .into_iter()
+            .find(|t| t.id == id)
+            .ok_or_else(|| {
+                ErrorData::invalid_params(format!("Invalid params: no tool {id:?}"), None)
+            })
+    }
+
+    fn search(
+        &self,
+        slug: &str,
+        args: &Option<rmcp::model::JsonObject>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let query = arg_str(args, "query").unwrap_or_default().to_lowercase();
+        let limit = match args.as_ref().and_then(|a| a.get("limit")) {
+            None => 10,
+            Some(v) => match v.as_u64() {
+                Some(n @ 1..=100) => n as usize,
+                _ => {
+                    return Err(ErrorData::invalid_params(
+                        "Invalid params: limit must be an integer from 1 to 100",
+                        None,
+                    ))
+                }
+            },
+        };
+        let hits: Vec<Value> = self
+            .visible(slug)
+            .iter()
+            .filter(|t| {
+                query.is_empty()
+                    || t.id.to_lowercase().contains(&query)
+                    || t.name.to_lowercase().contains(&query)
+                    || t.description.to_lowercase().contains(&query)
+            })
+            .take(limit)
+            .map(|t| self.describe(t))
+            .collect();
+        Ok(text_result(&json!({"tools": hits})))
+    }
+
+    fn tool_schema(
+        &self,
+        slug: &str,
+        args: &Option<rmcp::model::JsonObject>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let id = arg_str(args, "tool_id").ok_or_else(|| {
+            ErrorData::invalid_params("Invalid params: tool_id is required", None)
+        })?;
+        let t = self.find(slug, &id)?;
+        if let Some(v) = arg_str(args, "version") {
+            resolve(&self.state, &t, Some(&v)).ok_or_else(|| {
+                ErrorData::invalid_params(
+                    format!("Invalid params: {id} has no version {v:?}"),
+                    None,
+                )
+            })?;
+        }
+        // The example is the first test case's event; the schema is inferred from it.
+        let example = crate::devloop::cases::load_cases(&t.folder)
+            .ok()
+            .and_then(|c| c.into_iter().next())
+            .map(|c| c.case.event);
+        let input_schema = example
+            .as_ref()
+            .map(infer_schema)
+            .unwrap_or_else(|| json!({"type": "object"}));
+        let mut v = self.describe(&t);
+        v["input_schema"] = input_schema;
+        v["example"] = example.map(|e| json!({"event": e})).unwrap_or(Value::Null);
+        Ok(text_result(&v))
+    }
+
+    async fn invoke(
+        &self,
+        key: &KeyRecord,
+        slug: &str,
+        args: &Option<rmcp::model::JsonObject>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let id = arg_str(args, "tool_id").ok_or_else(|| {
+            ErrorData::invalid_params("Invalid params: tool_id is required", None)
+        })?;
+        let event = args
+            .as_ref()
+            .and_then(|a| a.get("event"))
+            .cloned()
+            .unwrap_or_else(|| json!({}));
+        let state = &self.state;
+        let blocked = |e: GatewayError| {
+            ErrorData::internal_error(
+                state.catalogue.body(e),
+                Some(json!({"statusCode": e.status().as_u16()})),
+            )
+        };
+        if state.store.balance_micros(&key.org_id) <= 0 {
+            return Err(blocked(GatewayError::InsufficientBalance));
+        }
+        let t = self.find(slug, &id)?;
+        let version = arg_str(args, "version");
+        let target = resolve(state, &t, version.as_deref()).ok_or_else(|| {
+            ErrorData::invalid_params(
+                format!(
+                    "Invalid params: {id} has no version {:?}",
+                    version.unwrap_or_default()
+                ),
+                None,
+            )
+        })?;
+        if state.store.balance_micros(&key.org_id)
+            < crate::gateway::fee_micros(state, &t) + crate::gateway::compute_micros(state, 1.0)
+        {
+            return Err(blocked(GatewayError::InsufficientBalance));
+        }
+        let done = execute(state, &t, target, event, key, slug).await;
+        let envelope: Value = serde_json::from_str(&done.text).unwrap_or(Value::Null);
+        let text = crate::jsonfmt::to_string(
+            &json!({"statusCode": envelope["statusCode"], "body": envelope["body"], "activation_id": done.activation_id}),
+            crate::jsonfmt::Style::Python,
+        );
+        // A handler that answered an error status is a tool error, not a protocol error.
+        Ok(if done.result.status_code >= 400 {
+            CallToolResult::error(vec![ContentBlock::text(text)])
+        } else {
+            CallToolResult::success(vec![ContentBlock::text(text)])
+        })
+    }
+}
+
+/// A JSON Schema of an example value's shape.
+fn infer_schema(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let props: serde_json::Map<String, Value> = m
+                .iter()
+                .map(|(k, v)| (k.clone(), infer_schema(v)))
+                .collect();
+            json!({"type": "object", "properties": props})
+        }
+        Value::Array(a) => {
+            json!({"type": "array", "items": a.first().map(infer_schema).unwrap_or(json!({}))})
+        }
+        Value::String(_) => json!({"type": "string"}),
+        Value::Number(n) if n.is_i64() || n.is_u64() => json!({"type": "integer"}),
+        Value::Number(_) => json!({"type": "number"}),
+        Value::Bool(_) => json!({"type": "boolean"}),
+        Value::Null => json!({"type": "null"}),
+    }
+}
+
+impl ServerHandler for Marketplace {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build()).with_server_info(
+            Implementation::new("cortex-emu marketplace", env!("CARGO_PKG_VERSION")),
+        )
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let tools = vec![
+            Tool::new(
+                "search_tools",
+                "Search the marketplace: public tools of every organization and your organization's private tools.",
+                schema(json!({"type": "object", "properties": {"query": {"type": "string"}, "limit": {"type": "integer", "minimum": 1, "maximum": 100}}})),
+            ),
+            Tool::new(
+                "get_tool_schema",
+                "A tool's input schema and an example event taken from its test cases.",
+                schema(json!({"type": "object", "properties": {"tool_id": {"type": "string"}, "version": {"type": "string"}}, "required": ["tool_id"]})),
+            ),
+            Tool::new(
+                "invoke_tool",
+                "Run a tool with an event; billed per run like the invoke route.",
+                schema(json!({"type": "object", "properties": {"tool_id": {"type": "string"}, "version": {"type": "string"}, "event": {"type": "object"}}, "required": ["tool_id", "event"]})),
+            ),
+            Tool::new("check_balance", "Your organization's run balance.", schema(json!({"type": "object", "properties": {}}))),
+        ];
+        Ok(ListToolsResult::with_all_items(tools))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let (key, slug) = self.caller(&context)?;
+        let args = request.arguments.clone();
+        let result = match request.name.as_ref() {
+            "search_tools" => self.search(&slug, &args)?,
+            "get_tool_schema" => self.tool_schema(&slug, &args)?,
+            "invoke_tool" => self.invoke(&key, &slug, &args).await?,
+            "check_balance" => text_result(&json!({
+                "organization": slug,
+                "balance": crate::store::format_micros(self.state.store.balance_micros(&key.org_id)),
+            })),
+            other => {
+                return Err(ErrorData::invalid_params(
+                    format!("Invalid params: no tool {other:?}"),
+                    None,
+                ))
+            }
+        };
+        Ok(result.into())
+    }
+}
