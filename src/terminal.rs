@@ -4,21 +4,42 @@ use std::io::Write;
 
 use crate::store::{format_micros, Activation};
 
+/// Colours only on a terminal, and never when `NO_COLOR` is set (no-color.org).
+fn colours() -> bool {
+    use std::io::IsTerminal;
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+}
+
+fn paint(text: &str, code: &str) -> String {
+    if colours() {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
 /// One line per run: time, tool@version, runtime, status code, duration, cost; then the output.
 pub fn run_line(a: &Activation, tool_name: &str) {
     let time = chrono::Local::now().format("%H:%M:%S");
+    let colour = match a.status_code {
+        200..=299 if a.status == "success" => "32",
+        400..=499 if a.status != "timeout" => "33",
+        _ => "31",
+    };
     let mut out = format!(
-        "{time} {tool_name}@{} {} {} {} {:.1} ms cost {}\n",
+        "{} {}@{} {} {} {:.1} ms cost {}\n",
+        paint(&time.to_string(), "2"),
+        paint(tool_name, "1"),
         a.version,
         a.runtime,
-        a.status_code,
-        a.status,
+        paint(&format!("{} {}", a.status_code, a.status), colour),
         a.duration_ms,
         format_micros(a.cost_micros)
     );
     for line in a.logs.lines().take(50) {
         out.push_str("    ");
-        out.push_str(line);
+        out.push_str(&paint(line, "2"));
         out.push('\n');
     }
     let mut stdout = std::io::stdout().lock();
