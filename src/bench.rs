@@ -272,13 +272,11 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
-/// Per-run cost of each engine called directly in this process (no HTTP, no worker IPC): the run
-/// itself (mean, p50) and the fresh VM built ahead for the next run (mean), as a worker does.
-fn engine_overhead(runtime: Runtime, runs: usize) -> (f64, f64, f64) {
+/// The hello tool's bundle and a job that runs it.
+fn hello_job(runtime: Runtime) -> (Bundle, WireJob) {
     let mut files = BTreeMap::new();
     files.insert(runtime.entry_file().to_string(), hello(runtime, "x"));
-    let bundle = Bundle::new(files.clone());
-    let files = Arc::new(files);
+    let bundle = Bundle::new(files);
     let job = WireJob {
         code_hash: bundle.hash.clone(),
         files: None,
@@ -291,6 +289,14 @@ fn engine_overhead(runtime: Runtime, runs: usize) -> (f64, f64, f64) {
         log_limit: 65536,
         check: false,
     };
+    (bundle, job)
+}
+
+/// Per-run cost of each engine called directly in this process (no HTTP, no worker IPC): the run
+/// itself (mean, p50) and the fresh VM built ahead for the next run (mean), as a worker does.
+fn engine_overhead(runtime: Runtime, runs: usize) -> (f64, f64, f64) {
+    let (bundle, job) = hello_job(runtime);
+    let files = Arc::new(bundle.files.clone());
     let mut engine: Box<dyn Engine> = crate::runtime::engine_for(runtime);
     for _ in 0..50 {
         engine.run(&files, &job);
@@ -318,21 +324,8 @@ fn engine_overhead(runtime: Runtime, runs: usize) -> (f64, f64, f64) {
 /// Per-run cost through the executor (worker process round trip included), no HTTP.
 async fn executor_overhead(runtime: Runtime, runs: usize) -> f64 {
     let executor = crate::executor::Executor::new(crate::executor::ExecutorOptions::new(1));
-    let mut files = BTreeMap::new();
-    files.insert(runtime.entry_file().to_string(), hello(runtime, "x"));
-    let bundle = Arc::new(Bundle::new(files));
-    let job = WireJob {
-        code_hash: bundle.hash.clone(),
-        files: None,
-        event: serde_json::json!({"name": "Ada"}),
-        context: RunContext::default(),
-        env: Default::default(),
-        timeout_ms: 30_000,
-        memory_mb: 512,
-        http: false,
-        log_limit: 65536,
-        check: false,
-    };
+    let (bundle, job) = hello_job(runtime);
+    let bundle = Arc::new(bundle);
     for _ in 0..50 {
         executor.run(runtime, job.clone(), bundle.clone()).await;
     }
