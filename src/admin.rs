@@ -522,3 +522,235 @@ pub async fn stream_activations(
         .keep_alive(KeepAlive::default())
         .into_response()
 }
+
+/// One admin route: the single table both the router and the OpenAPI document are built from,
+/// so the document cannot drift from what is served.
+pub struct AdminRoute {
+    pub method: &'static str,
+    /// Below `/_emulator/v1`.
+    pub path: &'static str,
+    pub summary: &'static str,
+    /// Top-level request body fields (name, JSON type, required).
+    pub body: &'static [(&'static str, &'static str, bool)],
+    /// Query parameters (name, JSON type).
+    pub query: &'static [(&'static str, &'static str)],
+    pub ok: u16,
+}
+
+pub const ROUTES: &[AdminRoute] = &[
+    AdminRoute {
+        method: "get",
+        path: "/tools",
+        summary: "Tools with their draft code hash and published versions",
+        body: &[],
+        query: &[],
+        ok: 200,
+    },
+    AdminRoute {
+        method: "post",
+        path: "/tools/{id}/publish",
+        summary: "Publish the draft as the next version (all test cases must pass)",
+        body: &[("bump", "string", true), ("visibility", "string", false)],
+        query: &[],
+        ok: 201,
+    },
+    AdminRoute {
+        method: "get",
+        path: "/organizations",
+        summary: "Organizations and their balances",
+        body: &[],
+        query: &[],
+        ok: 200,
+    },
+    AdminRoute {
+        method: "post",
+        path: "/organizations",
+        summary: "Create an organization (granted the welcome credits)",
+        body: &[("slug", "string", true), ("name", "string", false)],
+        query: &[],
+        ok: 201,
+    },
+    AdminRoute {
+        method: "get",
+        path: "/organizations/{slug}/keys",
+        summary: "Keys with prefix, uses, expiry and state",
+        body: &[],
+        query: &[],
+        ok: 200,
+    },
+    AdminRoute {
+        method: "post",
+        path: "/organizations/{slug}/keys",
+        summary: "Create a key; the key is in this answer only",
+        body: &[("name", "string", true), ("expires", "string", false)],
+        query: &[],
+        ok: 201,
+    },
+    AdminRoute {
+        method: "delete",
+        path: "/keys/{id}",
+        summary: "Revoke a key, effective on the next request",
+        body: &[],
+        query: &[],
+        ok: 200,
+    },
+    AdminRoute {
+        method: "get",
+        path: "/organizations/{slug}/wallet",
+        summary: "Run balance",
+        body: &[],
+        query: &[],
+        ok: 200,
+    },
+    AdminRoute {
+        method: "post",
+        path: "/organizations/{slug}/wallet/topup",
+        summary: "Add credits (Wallet Recharge)",
+        body: &[("amount", "string", true)],
+        query: &[],
+        ok: 200,
+    },
+    AdminRoute {
+        method: "post",
+        path: "/organizations/{slug}/wallet/grant",
+        summary: "Grant credits with a label (default Welcome Credits)",
+        body: &[("amount", "string", true), ("label", "string", false)],
+        query: &[],
+        ok: 200,
+    },
+    AdminRoute {
+        method: "get",
+        path: "/organizations/{slug}/wallet/ledger",
+        summary: "Ledger entries, newest first",
+        body: &[],
+        query: &[("limit", "integer")],
+        ok: 200,
+    },
+    AdminRoute {
+        method: "get",
+        path: "/activations",
+        summary: "Activations, newest first",
+        body: &[],
+        query: &[
+            ("tool", "string"),
+            ("version", "string"),
+            ("status", "string"),
+            ("since", "string"),
+            ("limit", "integer"),
+            ("organization", "string"),
+        ],
+        ok: 200,
+    },
+    AdminRoute {
+        method: "get",
+        path: "/activations/stream",
+        summary: "Live tail: Server-Sent Events, one `activation` event per recorded run",
+        body: &[],
+        query: &[],
+        ok: 200,
+    },
+    AdminRoute {
+        method: "get",
+        path: "/activations/{id}",
+        summary: "One activation with event, response, logs and cost",
+        body: &[],
+        query: &[],
+        ok: 200,
+    },
+];
+
+fn handler_for(method: &str, path: &str) -> axum::routing::MethodRouter<Arc<AppState>> {
+    use axum::routing::{delete, get, post};
+    match (method, path) {
+        ("get", "/tools") => get(list_tools),
+        ("post", "/tools/{id}/publish") => post(publish_tool),
+        ("get", "/organizations") => get(list_orgs),
+        ("post", "/organizations") => post(create_org),
+        ("get", "/organizations/{slug}/keys") => get(list_keys),
+        ("post", "/organizations/{slug}/keys") => post(create_key),
+        ("delete", "/keys/{id}") => delete(revoke_key),
+        ("get", "/organizations/{slug}/wallet") => get(wallet),
+        ("post", "/organizations/{slug}/wallet/topup") => post(topup),
+        ("post", "/organizations/{slug}/wallet/grant") => post(grant),
+        ("get", "/organizations/{slug}/wallet/ledger") => get(ledger),
+        ("get", "/activations") => get(list_activations),
+        ("get", "/activations/stream") => get(stream_activations),
+        ("get", "/activations/{id}") => get(get_activation),
+        other => unreachable!("ROUTES lists {other:?} without a handler"),
+    }
+}
+
+/// The admin routes, from [`ROUTES`].
+pub fn router() -> axum::Router<Arc<AppState>> {
+    let mut by_path: std::collections::BTreeMap<&str, axum::routing::MethodRouter<Arc<AppState>>> =
+        Default::default();
+    for r in ROUTES {
+        let h = handler_for(r.method, r.path);
+        let merged = match by_path.remove(r.path) {
+            Some(existing) => existing.merge(h),
+            None => h,
+        };
+        by_path.insert(r.path, merged);
+    }
+    by_path
+        .into_iter()
+        .fold(axum::Router::new(), |router, (path, h)| {
+            router.route(&format!("/_emulator/v1{path}"), h)
+        })
+}
+
+/// `GET /_emulator/openapi.json`: OpenAPI 3.1, generated from [`ROUTES`].
+pub async fn openapi() -> Response {
+    let mut paths = serde_json::Map::new();
+    for r in ROUTES {
+        let mut params: Vec<serde_json::Value> = r
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        params.extend(r.query.iter().map(|(name, ty)| json!({"name": name, "in": "query", "required": false, "schema": {"type": ty}})));
+        let mut op = json!({
+            "operationId": format!("{}{}", r.method, r.path.replace(['/', '{', '}'], "_")),
+            "summary": r.summary,
+            "parameters": params,
+            "security": [{"adminToken": []}],
+            "responses": {
+                r.ok.to_string(): {"description": "OK", "content": {
+                    if r.path.ends_with("/stream") { "text/event-stream" } else { "application/json" }: {"schema": {"type": if r.path.ends_with("/stream") { "string" } else { "object" }}}
+                }},
+                "400": {"description": "Bad request", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "401": {"description": "Missing or wrong admin token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "404": {"description": "Not found", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            },
+        });
+        if !r.body.is_empty() {
+            let props: serde_json::Map<String, serde_json::Value> = r
+                .body
+                .iter()
+                .map(|(n, t, _)| (n.to_string(), json!({"type": t})))
+                .collect();
+            let required: Vec<&str> = r
+                .body
+                .iter()
+                .filter(|(_, _, req)| *req)
+                .map(|(n, _, _)| *n)
+                .collect();
+            op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"type": "object", "properties": props, "required": required}}}});
+        }
+        let entry = paths
+            .entry(format!("/_emulator/v1{}", r.path))
+            .or_insert_with(|| json!({}));
+        entry[r.method] = op;
+    }
+    let doc = json!({
+        "openapi": "3.1.0",
+        "info": {"title": "cortex-emu admin API", "version": env!("CARGO_PKG_VERSION")},
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Error": {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}},
+        },
+    });
+    reply(StatusCode::OK, doc)
+}

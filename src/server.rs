@@ -265,51 +265,8 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .get(crate::mcp::get)
                 .delete(crate::mcp::delete),
         )
-        .route("/_emulator/v1/tools", get(crate::admin::list_tools))
-        .route(
-            "/_emulator/v1/organizations",
-            get(crate::admin::list_orgs).post(crate::admin::create_org),
-        )
-        .route(
-            "/_emulator/v1/organizations/{slug}/keys",
-            get(crate::admin::list_keys).post(crate::admin::create_key),
-        )
-        .route(
-            "/_emulator/v1/keys/{id}",
-            axum::routing::delete(crate::admin::revoke_key),
-        )
-        .route(
-            "/_emulator/v1/organizations/{slug}/wallet",
-            get(crate::admin::wallet),
-        )
-        .route(
-            "/_emulator/v1/organizations/{slug}/wallet/topup",
-            post(crate::admin::topup),
-        )
-        .route(
-            "/_emulator/v1/organizations/{slug}/wallet/grant",
-            post(crate::admin::grant),
-        )
-        .route(
-            "/_emulator/v1/organizations/{slug}/wallet/ledger",
-            get(crate::admin::ledger),
-        )
-        .route(
-            "/_emulator/v1/activations",
-            get(crate::admin::list_activations),
-        )
-        .route(
-            "/_emulator/v1/activations/stream",
-            get(crate::admin::stream_activations),
-        )
-        .route(
-            "/_emulator/v1/activations/{id}",
-            get(crate::admin::get_activation),
-        )
-        .route(
-            "/_emulator/v1/tools/{id}/publish",
-            post(crate::admin::publish_tool),
-        )
+        .route("/_emulator/openapi.json", get(crate::admin::openapi))
+        .merge(crate::admin::router())
         .fallback(crate::gateway::not_found)
         .with_state(state)
 }
