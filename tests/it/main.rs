@@ -9,4 +9,5 @@ mod limits;
 mod marketplace;
 mod mcp;
 mod persistence;
+mod rmcp_client;
 mod runtimes;
