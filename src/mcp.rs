@@ -2,10 +2,11 @@
 //! connects to a tool under development directly.
 //!
 //! The tool's handler *is* the JSON-RPC server (PLATFORM.md §6): this module only carries the
-//! transport — sessions (`Mcp-Session-Id`), notifications (202), the JSON-RPC envelope errors the
-//! handler never sees (M-parse, M-invalid) and handler failures (M-internal). Requests are
-//! answered with `application/json` bodies, which the transport allows; the server offers no
-//! server-initiated SSE stream (`GET` answers 405).
+//! transport — sessions (`Mcp-Session-Id`, kept across hot reloads), notifications (202), the
+//! JSON-RPC envelope errors the handler never sees (M-parse, M-invalid) and handler failures
+//! (M-internal). Requests are answered with `application/json` bodies, which the transport
+//! allows; `GET` with a session opens the server-to-client SSE stream that carries
+//! `notifications/tools/list_changed` when a save changes the tool's list.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -23,10 +24,73 @@ use crate::server::AppState;
 
 const SESSION: &str = "mcp-session-id";
 
-/// Sessions handed out by `initialize`.
-#[derive(Default)]
+/// Sessions handed out by `initialize`, the last `tools/list` answer seen per tool, and the
+/// channel that carries `notifications/tools/list_changed` to open GET streams.
 pub struct Sessions {
     ids: Mutex<HashSet<String>>,
+    lists: Mutex<std::collections::HashMap<String, Value>>,
+    changed: tokio::sync::broadcast::Sender<String>,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Sessions {
+            ids: Mutex::default(),
+            lists: Mutex::default(),
+            changed: tokio::sync::broadcast::channel(64).0,
+        }
+    }
+}
+
+/// Asks the tool's new revision for its tool list (off the request path) and, when it differs
+/// from the last one seen, tells every open stream of that tool. Sessions survive the reload.
+pub async fn announce_if_list_changed(state: &AppState, tool: &Arc<crate::registry::Tool>) {
+    let request = json!({"jsonrpc": "2.0", "id": "cortex-emu-reload", "method": "tools/list"});
+    let job = crate::gateway::job_for(
+        tool,
+        "draft",
+        &tool.bundle,
+        request,
+        "reload-check",
+        &tool.organization,
+        &state.secrets,
+        0,
+    );
+    let result = state
+        .executor
+        .run(tool.runtime, job, tool.bundle.clone())
+        .await;
+    let list = result
+        .body
+        .as_deref()
+        .and_then(|b| serde_json::from_str::<Value>(b).ok())
+        .map(|v| v["result"]["tools"].clone())
+        .unwrap_or(Value::Null);
+    let previous = state
+        .mcp_sessions
+        .lists
+        .lock()
+        .unwrap()
+        .insert(tool.id.clone(), list.clone());
+    if previous.is_some_and(|p| p != list) {
+        let _ = state.mcp_sessions.changed.send(tool.id.clone());
+        crate::terminal::reload_line(&format!(
+            "{}: tools/list changed, notified MCP clients",
+            tool.id
+        ));
+    }
+}
+
+/// Remembers the list a client was given, so a later reload can tell whether it changed.
+fn remember_list(state: &AppState, tool_id: &str, reply: &Value) {
+    if let Some(tools) = reply.get("result").and_then(|r| r.get("tools")) {
+        state
+            .mcp_sessions
+            .lists
+            .lock()
+            .unwrap()
+            .insert(tool_id.to_string(), tools.clone());
+    }
 }
 
 /// A JSON-RPC error object as the M* rows of RESPONSES.md shape it.
@@ -154,6 +218,9 @@ pub async fn post(
             rpc_error(id, -32603, &format!("Internal error: {detail}"))
         }
     };
+    if method.as_deref() == Some("tools/list") {
+        remember_list(&state, &tool.id, &reply);
+    }
     let mut response = json_reply(StatusCode::OK, &reply);
     if method.as_deref() == Some("initialize") && reply.get("result").is_some() {
         let sid = uuid::Uuid::new_v4().simple().to_string();
@@ -170,12 +237,45 @@ pub async fn post(
     response
 }
 
-/// `GET /mcp/{tool}`: no server-initiated stream is offered.
-pub async fn get() -> Response {
-    (
-        StatusCode::METHOD_NOT_ALLOWED,
-        [(axum::http::header::ALLOW, "POST, DELETE")],
-    )
+/// `GET /mcp/{tool}` with a session: the server-to-client stream (Server-Sent Events), which
+/// carries `notifications/tools/list_changed` when a hot reload changes the tool's list.
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    Path(tool_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use futures_util::StreamExt;
+    let known = headers
+        .get(SESSION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|sid| state.mcp_sessions.ids.lock().unwrap().contains(sid));
+    if !known {
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            [(axum::http::header::ALLOW, "POST, DELETE")],
+        )
+            .into_response();
+    }
+    let rx = state.mcp_sessions.changed.subscribe();
+    let events = futures_util::stream::unfold((rx, tool_id), |(mut rx, tool_id)| async move {
+        loop {
+            match rx.recv().await {
+                Ok(id) if id == tool_id => {
+                    let note =
+                        json!({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"});
+                    let event = Event::default().event("message").data(note.to_string());
+                    return Some((Ok::<_, std::convert::Infallible>(event), (rx, tool_id)));
+                }
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    let hello =
+        futures_util::stream::once(async { Ok(Event::default().comment("cortex-emu mcp stream")) });
+    Sse::new(hello.chain(events))
+        .keep_alive(KeepAlive::default())
         .into_response()
 }
 

@@ -168,6 +168,9 @@ pub async fn reload(
             let _ = state.store.upsert_tool(&t).await;
             let ms = first_event.elapsed().as_secs_f64() * 1000.0;
             crate::terminal::reload_line(&format!("reloaded {} ({what}) in {ms:.1} ms", t.id));
+            if t.kind == super::ToolKind::Mcp {
+                crate::mcp::announce_if_list_changed(state, &t).await;
+            }
         }
         Err(message) => report_problem(state, &label, &message, current.is_some()),
     }

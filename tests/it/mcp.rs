@@ -235,3 +235,86 @@ fn mcp_tools_answer_like_any_tool_on_the_invoke_route() {
         r#"{"statusCode": 200, "body": "{\"error\": {\"code\": -32601, \"message\": \"Method not found: prompts/list\"}, \"id\": 9, \"jsonrpc\": \"2.0\"}"}"#
     );
 }
+
+fn mcp_tool_source(tools: &[&str]) -> String {
+    let list: Vec<String> = tools
+        .iter()
+        .map(|t| format!("{{\"name\": \"{t}\", \"inputSchema\": {{\"type\": \"object\"}}}}"))
+        .collect();
+    format!(
+        "def cortexone_handler(event, context):\n    if event.get('method') == 'initialize':\n        return {{'jsonrpc': '2.0', 'id': event.get('id'), 'result': {{'protocolVersion': '2025-06-18', 'capabilities': {{'tools': {{'listChanged': True}}}}, 'serverInfo': {{'name': 'live', 'version': '1'}}}}}}\n    return {{'jsonrpc': '2.0', 'id': event.get('id'), 'result': {{'tools': [{}]}}}}\n",
+        list.join(", ")
+    )
+}
+
+#[test]
+fn hot_reload_keeps_the_session_and_announces_a_changed_tool_list() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    write_tool(
+        dir.path(),
+        "live",
+        "cortexone_function.py",
+        &mcp_tool_source(&["one"]),
+        "type = \"mcp\"\n",
+    );
+    let emu = Emu::start_with(dir.path(), &config_text(""));
+    let init = rpc(
+        &emu,
+        "live",
+        r#"{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}}"#,
+        None,
+    );
+    let sid = init.session.unwrap();
+    let list = rpc(
+        &emu,
+        "live",
+        r#"{"jsonrpc": "2.0", "id": 2, "method": "tools/list"}"#,
+        Some(&sid),
+    );
+    assert_eq!(list.body["result"]["tools"].as_array().unwrap().len(), 1);
+
+    let stream = client()
+        .get(format!("{}/mcp/live", emu.base))
+        .header("Authorization", KEY)
+        .header("Mcp-Session-Id", &sid)
+        .header("Accept", "text/event-stream")
+        .send()
+        .unwrap();
+    assert_eq!(stream.status().as_u16(), 200);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stream)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(data) = line.strip_prefix("data:") {
+                let _ = tx.send(data.trim().to_string());
+            }
+        }
+    });
+    // A save that adds a tool: the open stream hears about it.
+    write_tool(
+        dir.path(),
+        "live",
+        "cortexone_function.py",
+        &mcp_tool_source(&["one", "two"]),
+        "",
+    );
+    let note = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("list_changed notification");
+    assert_eq!(
+        serde_json::from_str::<Value>(&note).unwrap(),
+        json!({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"})
+    );
+    // The session survived the reload.
+    let list = rpc(
+        &emu,
+        "live",
+        r#"{"jsonrpc": "2.0", "id": 3, "method": "tools/list"}"#,
+        Some(&sid),
+    );
+    assert_eq!(list.status, 200);
+    assert_eq!(list.body["result"]["tools"].as_array().unwrap().len(), 2);
+}
