@@ -121,3 +121,56 @@ async fn rmcp_client_talks_to_the_marketplace() {
         .await
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rmcp_client_sees_m_method_and_m_internal() {
+    let dir = tempfile::tempdir().unwrap();
+    let samples = samples();
+    for t in ["mcp-lua"] {
+        let from = samples.join(t);
+        let to = dir.path().join(t);
+        std::fs::create_dir_all(to.join("tests")).unwrap();
+        for f in ["cortexone_function.lua", "tool.toml"] {
+            std::fs::copy(from.join(f), to.join(f)).unwrap();
+        }
+    }
+    write_tool(dir.path(), "broken-mcp", "cortexone_function.js", "function cortexone_handler(event, context) {\n  if (event.method === 'initialize') return {jsonrpc: '2.0', id: event.id, result: {protocolVersion: '2025-06-18', capabilities: {tools: {}}, serverInfo: {name: 'b', version: '1'}}};\n  throw new TypeError('boom');\n}\n", "type = \"mcp\"\n");
+    let path = dir.path().to_path_buf();
+    let emu = tokio::task::spawn_blocking(move || Emu::start_with(&path, &config_text("")))
+        .await
+        .unwrap();
+    // M-method: prompts/list is not implemented by the sample.
+    let client = ()
+        .serve(StreamableHttpClientTransport::from_config(config(
+            format!("{}/mcp/mcp-lua", emu.base),
+            &format!("Bearer {KEY}"),
+        )))
+        .await
+        .unwrap();
+    let err = client.list_prompts(None).await.expect_err("prompts/list");
+    let text = format!("{err:?}");
+    assert!(
+        text.contains("-32601") || text.contains("METHOD_NOT_FOUND"),
+        "{text}"
+    );
+    assert!(text.contains("Method not found: prompts/list"), "{text}");
+    client.cancel().await.unwrap();
+    // M-internal: the handler throws.
+    let client = ()
+        .serve(StreamableHttpClientTransport::from_config(config(
+            format!("{}/mcp/broken-mcp", emu.base),
+            &format!("Bearer {KEY}"),
+        )))
+        .await
+        .unwrap();
+    let err = client
+        .list_all_tools()
+        .await
+        .expect_err("tools/list on a failing handler");
+    let text = format!("{err:?}");
+    assert!(text.contains("Internal error: boom"), "{text}");
+    client.cancel().await.unwrap();
+    tokio::task::spawn_blocking(move || drop(emu))
+        .await
+        .unwrap();
+}
