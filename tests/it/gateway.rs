@@ -6,6 +6,7 @@ fn assert_json(r: &Reply) {
     assert_eq!(r.content_type, "application/json", "body: {}", r.body);
 }
 
+/// RESPONSES.md row G400-json.
 #[test]
 fn g400_json_malformed_body() {
     let r = shared().post("/api/v1/functions/py-hello/invoke", Some(KEY), "{not json");
@@ -17,6 +18,7 @@ fn g400_json_malformed_body() {
     );
 }
 
+/// RESPONSES.md row G400-event.
 #[test]
 fn g400_event_missing_field() {
     for body in [r#"{"input": {}}"#, "[1, 2]", "42"] {
@@ -32,6 +34,7 @@ fn g400_event_missing_field() {
 
 const G401: &str = r#"{"statusCode": 401, "body": "{\"error\": \"Missing or invalid API key in the Authorization header\"}"}"#;
 
+/// RESPONSES.md row G401-missing.
 #[test]
 fn g401_missing_header() {
     let r = shared().post(
@@ -44,6 +47,7 @@ fn g401_missing_header() {
     assert_eq!(r.body, G401);
 }
 
+/// RESPONSES.md row G401-invalid.
 #[test]
 fn g401_invalid_unknown_and_expired_keys() {
     for key in ["RIV_nope_nope", EXPIRED_KEY] {
@@ -57,6 +61,7 @@ fn g401_invalid_unknown_and_expired_keys() {
     }
 }
 
+/// RESPONSES.md row G401-bearer.
 #[test]
 fn g401_bearer_prefix_gets_hint() {
     let r = shared().post(
@@ -78,6 +83,7 @@ fn g401_comes_before_body_checks() {
     assert_eq!(r.status, 401);
 }
 
+/// RESPONSES.md row G402.
 #[test]
 fn g402_empty_balance_blocks_before_lookup() {
     // Even an unknown function answers 402 for an empty balance: balance is checked first.
@@ -103,6 +109,7 @@ fn g402_fee_above_balance() {
     assert_eq!(r.status, 402);
 }
 
+/// RESPONSES.md row G404-function.
 #[test]
 fn g404_function_unknown_and_private_of_other_org() {
     for tool in ["no-such-tool", "other-private"] {
@@ -123,6 +130,7 @@ fn g404_function_unknown_and_private_of_other_org() {
     );
 }
 
+/// RESPONSES.md row G404-version.
 #[test]
 fn g404_version_unknown() {
     for v in ["1.0", "v2.0.0", "9.9.9", "not-a-version"] {
@@ -145,6 +153,7 @@ fn g404_version_unknown() {
     assert_eq!(r.status, 200);
 }
 
+/// RESPONSES.md row G408.
 #[test]
 fn g408_timeout() {
     let started = std::time::Instant::now();
@@ -163,6 +172,7 @@ fn g408_timeout() {
     );
 }
 
+/// RESPONSES.md row H200.
 #[test]
 fn h200_body_serialized_python_style() {
     for tool in ["py-hello", "js-hello", "lua-hello"] {
@@ -200,6 +210,7 @@ fn h200_value_without_status_code_is_the_body() {
     );
 }
 
+/// RESPONSES.md row H4xx.
 #[test]
 fn h4xx_handler_status_with_http_200() {
     for tool in ["py-validate", "js-validate", "lua-validate"] {
@@ -212,6 +223,7 @@ fn h4xx_handler_status_with_http_200() {
     }
 }
 
+/// RESPONSES.md row H500-py.
 #[test]
 fn h500_py_uncaught_exception() {
     let r = shared().invoke("py-div", "{}");
@@ -223,6 +235,7 @@ fn h500_py_uncaught_exception() {
     );
 }
 
+/// RESPONSES.md row H500-js.
 #[test]
 fn h500_js_uncaught_error() {
     let r = shared().invoke("js-ref", "{}");
@@ -234,6 +247,7 @@ fn h500_js_uncaught_error() {
     );
 }
 
+/// RESPONSES.md row H500-lua.
 #[test]
 fn h500_lua_uncaught_error() {
     for tool in ["lua-index", "lua-field"] {
@@ -248,6 +262,7 @@ fn h500_lua_uncaught_error() {
     }
 }
 
+/// RESPONSES.md row H500-null.
 #[test]
 fn h500_null_return() {
     for tool in ["py-none", "js-undef", "lua-nil"] {

@@ -82,6 +82,7 @@ fn a_session_initializes_lists_and_calls_in_every_runtime() {
     }
 }
 
+/// RESPONSES.md row M-parse.
 #[test]
 fn m_parse_error() {
     let emu = samples_emu();
@@ -93,6 +94,7 @@ fn m_parse_error() {
     );
 }
 
+/// RESPONSES.md row M-invalid.
 #[test]
 fn m_invalid_request() {
     let emu = samples_emu();
@@ -109,6 +111,7 @@ fn m_invalid_request() {
     }
 }
 
+/// RESPONSES.md row M-method.
 #[test]
 fn m_method_not_found() {
     let emu = samples_emu();
@@ -125,6 +128,7 @@ fn m_method_not_found() {
     );
 }
 
+/// RESPONSES.md row M-params.
 #[test]
 fn m_invalid_params() {
     let emu = samples_emu();
@@ -141,6 +145,7 @@ fn m_invalid_params() {
     );
 }
 
+/// RESPONSES.md row M-internal.
 #[test]
 fn m_internal_error_when_the_handler_fails() {
     let dir = tempfile::tempdir().unwrap();
