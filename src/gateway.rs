@@ -153,7 +153,7 @@ async fn invoke(
     let org = state.store.org(&key.org_id);
     let org_slug = org.as_ref().map(|o| o.slug.clone()).unwrap_or_default();
     let tool = match state.registry.get(&function_id) {
-        Some(t) if t.organization == org_slug || is_public(&state, &t) => t,
+        Some(t) if visible_to(&state, &t, &org_slug) => t,
         _ => return reject(GatewayError::UnknownFunction),
     };
     // 4. Version.
@@ -169,9 +169,14 @@ async fn invoke(
     run_and_record(&state, &tool, target, event, &key, &org_slug).await
 }
 
+/// Whether an organization's keys may see and run `tool`: its own tools and public ones.
+pub fn visible_to(state: &AppState, tool: &Tool, org_slug: &str) -> bool {
+    tool.organization == org_slug || is_public(state, tool)
+}
+
 /// Public tools are callable with any organization's key: public in `tool.toml`, or published
-/// publicly.
-fn is_public(state: &AppState, tool: &Tool) -> bool {
+/// publicly. The one visibility rule for the gateway, MCP tools and the marketplace.
+pub fn is_public(state: &AppState, tool: &Tool) -> bool {
     tool.visibility == Visibility::Public
         || state
             .store

@@ -18,7 +18,7 @@ use rmcp::{ErrorData, ServerHandler};
 use serde_json::{json, Value};
 
 use crate::gateway::{execute, resolve};
-use crate::registry::{Tool as EmuTool, Visibility};
+use crate::registry::Tool as EmuTool;
 use crate::responses::GatewayError;
 use crate::server::AppState;
 use crate::store::KeyRecord;
@@ -107,20 +107,8 @@ impl Marketplace {
             .registry
             .list()
             .into_iter()
-            .filter(|t| {
-                t.organization == slug
-                    || t.visibility == Visibility::Public
-                    || self.published_public(t)
-            })
+            .filter(|t| crate::gateway::visible_to(&self.state, t, slug))
             .collect()
-    }
-
-    fn published_public(&self, t: &EmuTool) -> bool {
-        self.state
-            .store
-            .published(&t.id)
-            .first()
-            .is_some_and(|v| v.visibility == Visibility::Public)
     }
 
     fn describe(&self, t: &EmuTool) -> Value {

@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
 use crate::gateway::{execute, resolve};
-use crate::registry::{ToolKind, Visibility};
+use crate::registry::ToolKind;
 use crate::responses::GatewayError;
 use crate::server::AppState;
 
@@ -131,10 +131,7 @@ pub async fn post(
         .map(|o| o.slug)
         .unwrap_or_default();
     let tool = match state.registry.get(&tool_id) {
-        Some(t)
-            if t.kind == ToolKind::Mcp
-                && (t.organization == org_slug || t.visibility == Visibility::Public) =>
-        {
+        Some(t) if t.kind == ToolKind::Mcp && crate::gateway::visible_to(&state, &t, &org_slug) => {
             t
         }
         _ => return state.catalogue.reject(GatewayError::UnknownFunction),
