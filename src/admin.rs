@@ -17,12 +17,20 @@ fn reply(status: StatusCode, body: serde_json::Value) -> Response {
     crate::responses::json_response(status, body.to_string())
 }
 
+/// The token of `Bearer <token>`; the scheme is case-insensitive (RFC 9110 §11.1).
+fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
 fn authorized(state: &AppState, headers: &HeaderMap) -> Result<(), Box<Response>> {
     let given = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        .and_then(bearer_token);
     if given == Some(state.admin_token.as_str()) {
         Ok(())
     } else {
@@ -373,24 +381,15 @@ async fn credit(
         serde_json::Value::Number(n) => n.to_string(),
         _ => String::new(),
     };
-    let amount: rust_decimal::Decimal = match text.trim().parse() {
-        Ok(d) if d > rust_decimal::Decimal::ZERO => d,
-        _ => {
-            return reply(
-                StatusCode::BAD_REQUEST,
-                json!({"error": "amount must be a positive decimal, e.g. \"10.00\""}),
-            )
-        }
+    let micros = match crate::money::parse_credit(&text) {
+        Ok(m) => m,
+        Err(e) => return reply(StatusCode::BAD_REQUEST, json!({"error": e.to_string()})),
     };
     let label = req.label.unwrap_or_else(|| default_label.to_string());
-    match state
-        .store
-        .credit(&org.id, crate::store::to_micros(amount), &label)
-        .await
-    {
+    match state.store.credit(&org.id, micros, &label).await {
         Ok(balance) => reply(
             StatusCode::OK,
-            json!({"organization": org.slug, "credited": crate::store::format_micros(crate::store::to_micros(amount)), "label": label, "balance": crate::store::format_micros(balance)}),
+            json!({"organization": org.slug, "credited": crate::money::format_micros(micros), "label": label, "balance": crate::money::format_micros(balance)}),
         ),
         Err(e) => store_error(e),
     }

@@ -37,6 +37,9 @@ pub struct ServerConfig {
     /// Bearer token of the admin API; generated at start (and written beside the state file)
     /// when unset.
     pub admin_token: Option<String>,
+    /// Seconds a client may take to send a request's headers, and to pause inside a request
+    /// body, before the connection is closed (slow clients would otherwise hold it for good).
+    pub read_timeout_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -46,6 +49,7 @@ impl Default for ServerConfig {
             port: 8787,
             max_body_bytes: 6 * 1024 * 1024,
             admin_token: None,
+            read_timeout_secs: 30,
         }
     }
 }
@@ -71,6 +75,9 @@ pub struct StateConfig {
     /// Record every run as an activation (and its debit) in SQLite. Off: balances change in
     /// memory only and nothing is written per run (for benchmarks and throwaway load).
     pub record_activations: bool,
+    /// Largest size of the state database in MB (none by default). Past it, writes fail as on a
+    /// full disk: new runs are refused with 507 until there is room again.
+    pub max_size_mb: Option<u64>,
 }
 
 impl Default for StateConfig {
@@ -78,6 +85,7 @@ impl Default for StateConfig {
         Self {
             path: ".cortex-emu/state.db".into(),
             record_activations: true,
+            max_size_mb: None,
         }
     }
 }
@@ -306,9 +314,17 @@ fn decimal<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> 
         Raw::Float(f) => format!("{f}"),
         Raw::Text(s) => s,
     };
-    text.trim()
+    let d = text
+        .trim()
         .parse::<Decimal>()
-        .map_err(|_| serde::de::Error::custom(format!("{text:?} is not a decimal amount")))
+        .map_err(|_| serde::de::Error::custom(format!("{text:?} is not a decimal amount")))?;
+    if !crate::money::within_bounds(d) {
+        return Err(serde::de::Error::custom(format!(
+            "{text} is out of range (amounts are at most {} credits)",
+            crate::money::MAX_AMOUNT_CREDITS
+        )));
+    }
+    Ok(d)
 }
 
 fn optional_decimal<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {

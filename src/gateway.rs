@@ -101,14 +101,27 @@ fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<KeyRecord, Gate
 
 async fn read_event(state: &AppState, body: Body) -> Result<Value, GatewayError> {
     let limit = state.config.server.max_body_bytes;
-    let bytes: Bytes = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| GatewayError::BodyTooLarge(limit))?;
+    let bytes: Bytes = read_body(body, limit).await?;
     let parsed: Value = serde_json::from_slice(&bytes).map_err(|_| GatewayError::InvalidJson)?;
     match parsed {
         Value::Object(mut map) => map.remove("event").ok_or(GatewayError::MissingEvent),
         _ => Err(GatewayError::MissingEvent),
     }
+}
+
+/// Reads a request body up to `limit` bytes. Only a body over the limit is 413; one the client
+/// cut short or stopped sending is malformed (G400-json), since it cannot be valid JSON.
+pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, GatewayError> {
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let over_limit = std::error::Error::source(&e)
+            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+            || e.to_string().contains("length limit exceeded");
+        if over_limit {
+            GatewayError::BodyTooLarge(limit)
+        } else {
+            GatewayError::InvalidJson
+        }
+    })
 }
 
 /// The fee a run of `tool` costs on top of compute.
@@ -122,7 +135,13 @@ pub fn fee_micros(state: &AppState, tool: &Tool) -> i64 {
 /// Compute cost of a run of `duration_ms`.
 pub fn compute_micros(state: &AppState, duration_ms: f64) -> i64 {
     let ms = Decimal::from_f64_retain(duration_ms.max(0.0)).unwrap_or_default();
-    store::to_micros(state.config.billing.compute_per_second * ms / Decimal::from(1000))
+    state
+        .config
+        .billing
+        .compute_per_second
+        .checked_mul(ms)
+        .map(|c| store::to_micros(c / Decimal::from(1000)))
+        .unwrap_or(crate::money::MAX_BALANCE_MICROS)
 }
 
 async fn invoke(
@@ -259,6 +278,12 @@ pub async fn execute(
         Target::Published { version, bundle } => (version, bundle),
     };
     let activation_id = uuid::Uuid::new_v4().to_string();
+    if state.config.state.record_activations
+        && state.store.unwritable()
+        && !state.store.probe_writable().await
+    {
+        return refused(state, GatewayError::StateUnwritable, activation_id);
+    }
     let job = job_for(
         tool,
         &version,
@@ -280,10 +305,10 @@ pub async fn execute(
         &started_at,
     );
     let wall = Instant::now();
-    let result = state.executor.run(tool.runtime, job, bundle.clone()).await;
+    let mut result = state.executor.run(tool.runtime, job, bundle.clone()).await;
     let wall_ms = wall.elapsed().as_secs_f64() * 1000.0;
 
-    let (http, text) = render(state, &result);
+    let (mut http, mut text) = render(state, &result);
     let duration_ms = if result.status == RunStatus::Timeout {
         wall_ms
     } else {
@@ -331,12 +356,32 @@ pub async fn execute(
         Ok(())
     };
     guard.finish();
+    if recorded.is_err() {
+        // Nothing acknowledged is lost: a run the store could not keep is not answered as a
+        // success; the client reads that it was not recorded (and not charged).
+        let failed = refused(state, GatewayError::NotRecorded, activation_id.clone());
+        (result, http, text) = (failed.result, failed.http, failed.text);
+    }
     Executed {
         result,
         http,
         text,
         activation_id,
         recorded,
+    }
+}
+
+/// A run refused or voided by the emulator itself (its state cannot be written).
+fn refused(state: &AppState, err: GatewayError, activation_id: String) -> Executed {
+    let body = state.catalogue.body(err);
+    let mut result = RunResult::failed(body.clone(), body.clone(), String::new());
+    result.status_code = err.status().as_u16() as i64;
+    Executed {
+        http: err.status(),
+        text: envelope(result.status_code, Some(&body)),
+        result,
+        activation_id,
+        recorded: Ok(()),
     }
 }
 
@@ -392,6 +437,19 @@ pub fn outcome(
 fn render(state: &AppState, result: &RunResult) -> (StatusCode, String) {
     let (http, code, body) = outcome(&state.catalogue, result);
     (http, envelope(code, body.as_deref()))
+}
+
+/// Answers a known route called with a method it does not take with JSON rather than an empty
+/// body (axum adds the `Allow` header).
+pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    let text = format!(
+        "{{\"error\": {}}}",
+        crate::jsonfmt::python_string(&format!(
+            "Method {method} is not allowed on {}",
+            uri.path()
+        ))
+    );
+    crate::responses::json_response(StatusCode::METHOD_NOT_ALLOWED, text)
 }
 
 /// Answers routes that do not exist with JSON rather than an empty body.

@@ -8,7 +8,7 @@
 //! allows; `GET` with a session opens the server-to-client SSE stream that carries
 //! `notifications/tools/list_changed` when a save changes the tool's list.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::body::{Body, Bytes};
@@ -27,7 +27,8 @@ const SESSION: &str = "mcp-session-id";
 /// Sessions handed out by `initialize`, the last `tools/list` answer seen per tool, and the
 /// channel that carries `notifications/tools/list_changed` to open GET streams.
 pub struct Sessions {
-    ids: Mutex<HashSet<String>>,
+    /// Session id → (tool id, organization id) it was opened for.
+    ids: Mutex<HashMap<String, (String, String)>>,
     lists: Mutex<std::collections::HashMap<String, Value>>,
     changed: tokio::sync::broadcast::Sender<String>,
 }
@@ -115,6 +116,60 @@ fn key_of(headers: &HeaderMap) -> Option<&str> {
     Some(raw.strip_prefix("Bearer ").unwrap_or(raw).trim())
 }
 
+type Admitted = (
+    crate::store::KeyRecord,
+    String,
+    Arc<crate::registry::Tool>,
+);
+
+/// Every method on `/mcp/{tool}` checks the key and the tool's visibility first, as the gateway
+/// does: a session id alone opens nothing.
+fn admit(state: &AppState, tool_id: &str, headers: &HeaderMap) -> Result<Admitted, Box<Response>> {
+    let Some(key) = key_of(headers).and_then(|k| state.store.authenticate(k)) else {
+        return Err(Box::new(state.catalogue.reject(GatewayError::Unauthorized)));
+    };
+    let org_slug = state
+        .store
+        .org(&key.org_id)
+        .map(|o| o.slug)
+        .unwrap_or_default();
+    match state.registry.get(tool_id) {
+        Some(t) if t.kind == ToolKind::Mcp && crate::gateway::visible_to(state, &t, &org_slug) => {
+            Ok((key, org_slug, t))
+        }
+        _ => Err(Box::new(
+            state.catalogue.reject(GatewayError::UnknownFunction),
+        )),
+    }
+}
+
+/// Whether session `sid` was opened on this tool by this key's organization.
+fn owns_session(
+    state: &AppState,
+    sid: &str,
+    tool: &crate::registry::Tool,
+    key: &crate::store::KeyRecord,
+) -> bool {
+    state
+        .mcp_sessions
+        .ids
+        .lock()
+        .unwrap()
+        .get(sid)
+        .is_some_and(|(t, o)| *t == tool.id && *o == key.org_id)
+}
+
+fn unknown_session() -> Response {
+    json_reply(
+        StatusCode::NOT_FOUND,
+        &rpc_error(
+            Value::Null,
+            -32600,
+            "Invalid request: unknown or expired Mcp-Session-Id",
+        ),
+    )
+}
+
 /// `POST /mcp/{tool}`: one JSON-RPC message.
 pub async fn post(
     State(state): State<Arc<AppState>>,
@@ -122,35 +177,25 @@ pub async fn post(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let Some(key) = key_of(&headers).and_then(|k| state.store.authenticate(k)) else {
-        return state.catalogue.reject(GatewayError::Unauthorized);
-    };
-    let org_slug = state
-        .store
-        .org(&key.org_id)
-        .map(|o| o.slug)
-        .unwrap_or_default();
-    let tool = match state.registry.get(&tool_id) {
-        Some(t) if t.kind == ToolKind::Mcp && crate::gateway::visible_to(&state, &t, &org_slug) => {
-            t
-        }
-        _ => return state.catalogue.reject(GatewayError::UnknownFunction),
+    let (key, org_slug, tool) = match admit(&state, &tool_id, &headers) {
+        Ok(a) => a,
+        Err(r) => return *r,
     };
     if let Some(sid) = headers.get(SESSION).and_then(|v| v.to_str().ok()) {
-        if !state.mcp_sessions.ids.lock().unwrap().contains(sid) {
-            return json_reply(
-                StatusCode::NOT_FOUND,
-                &rpc_error(
-                    Value::Null,
-                    -32600,
-                    "Invalid request: unknown or expired Mcp-Session-Id",
-                ),
-            );
+        if !owns_session(&state, sid, &tool, &key) {
+            return unknown_session();
         }
     }
     let limit = state.config.server.max_body_bytes;
-    let Ok(bytes): Result<Bytes, _> = axum::body::to_bytes(body, limit).await else {
-        return state.catalogue.reject(GatewayError::BodyTooLarge(limit));
+    let bytes: Bytes = match crate::gateway::read_body(body, limit).await {
+        Ok(b) => b,
+        Err(GatewayError::InvalidJson) => {
+            return json_reply(
+                StatusCode::OK,
+                &rpc_error(Value::Null, -32700, "Parse error"),
+            )
+        }
+        Err(e) => return state.catalogue.reject(e),
     };
     // M-parse: not JSON at all.
     let Ok(message) = serde_json::from_slice::<Value>(&bytes) else {
@@ -221,7 +266,12 @@ pub async fn post(
     let mut response = json_reply(StatusCode::OK, &reply);
     if method.as_deref() == Some("initialize") && reply.get("result").is_some() {
         let sid = uuid::Uuid::new_v4().simple().to_string();
-        state.mcp_sessions.ids.lock().unwrap().insert(sid.clone());
+        state
+            .mcp_sessions
+            .ids
+            .lock()
+            .unwrap()
+            .insert(sid.clone(), (tool.id.clone(), key.org_id.clone()));
         if let Ok(v) = HeaderValue::from_str(&sid) {
             response.headers_mut().insert(SESSION, v);
         }
@@ -243,16 +293,28 @@ pub async fn get(
 ) -> Response {
     use axum::response::sse::{Event, KeepAlive, Sse};
     use futures_util::StreamExt;
-    let known = headers
-        .get(SESSION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|sid| state.mcp_sessions.ids.lock().unwrap().contains(sid));
-    if !known {
-        return (
-            StatusCode::METHOD_NOT_ALLOWED,
-            [(axum::http::header::ALLOW, "POST, DELETE")],
-        )
-            .into_response();
+    let (key, _, tool) = match admit(&state, &tool_id, &headers) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    match headers.get(SESSION).and_then(|v| v.to_str().ok()) {
+        None => {
+            let mut r = json_reply(
+                StatusCode::METHOD_NOT_ALLOWED,
+                &rpc_error(
+                    Value::Null,
+                    -32600,
+                    "Method not allowed: GET opens the event stream of a session; send Mcp-Session-Id from initialize",
+                ),
+            );
+            r.headers_mut().insert(
+                axum::http::header::ALLOW,
+                HeaderValue::from_static("GET, POST, DELETE"),
+            );
+            return r;
+        }
+        Some(sid) if !owns_session(&state, sid, &tool, &key) => return unknown_session(),
+        Some(_) => {}
     }
     let rx = state.mcp_sessions.changed.subscribe();
     let events = futures_util::stream::unfold((rx, tool_id), |(mut rx, tool_id)| async move {
@@ -276,12 +338,21 @@ pub async fn get(
         .into_response()
 }
 
-/// `DELETE /mcp/{tool}`: ends a session.
-pub async fn delete(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+/// `DELETE /mcp/{tool}`: ends a session (the key and tool are checked as for POST).
+pub async fn delete(
+    State(state): State<Arc<AppState>>,
+    Path(tool_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let (key, _, tool) = match admit(&state, &tool_id, &headers) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
     match headers.get(SESSION).and_then(|v| v.to_str().ok()) {
-        Some(sid) if state.mcp_sessions.ids.lock().unwrap().remove(sid) => {
+        Some(sid) if owns_session(&state, sid, &tool, &key) => {
+            state.mcp_sessions.ids.lock().unwrap().remove(sid);
             StatusCode::OK.into_response()
         }
-        _ => StatusCode::NOT_FOUND.into_response(),
+        _ => unknown_session(),
     }
 }

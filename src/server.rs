@@ -202,6 +202,9 @@ pub fn build_state(config: Config, opts: &ServeOptions) -> anyhow::Result<Arc<Ap
             .with_context(|| format!("cannot open the state database {}", path.display()))?
     };
     store.seed(&config, &config.organizations.clone())?;
+    if let Some(mb) = config.state.max_size_mb {
+        store.limit_size(mb.saturating_mul(1024 * 1024))?;
+    }
     let defaults = LoadDefaults {
         organization: config.organizations[0].slug.clone(),
     };
@@ -268,6 +271,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/_emulator/openapi.json", get(crate::admin::openapi))
         .merge(crate::admin::router())
         .fallback(crate::gateway::not_found)
+        .method_not_allowed_fallback(crate::gateway::method_not_allowed)
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            Duration::from_secs(state.config.server.read_timeout_secs.max(1)),
+        ))
         .with_state(state)
 }
 
@@ -369,13 +376,10 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let app = router(state.clone());
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stop_rx.await;
-            })
-            .await
-    });
+    let read_timeout = Duration::from_secs(state.config.server.read_timeout_secs.max(1));
+    let server = tokio::spawn(crate::connections::serve(listener, app, read_timeout, async {
+        let _ = stop_rx.await;
+    }));
     shutdown_signal().await;
     eprintln!("cortex-emu: shutting down; waiting for runs in flight (Ctrl-C again to stop now)");
     let _ = stop_tx.send(());

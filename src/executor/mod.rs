@@ -7,6 +7,7 @@
 //! server. Workers are replaced in the background so the next request finds a warm one.
 
 pub mod alloc;
+pub(crate) mod fork;
 pub mod protocol;
 pub mod worker;
 
@@ -65,12 +66,16 @@ struct Pool {
 
 struct Worker {
     child: Child,
+    /// Kept apart from `child`: tokio forgets the id once the process has been reaped.
+    pid: Option<u32>,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
     /// Code hashes this worker holds.
     known: HashSet<String>,
     /// The tail of the worker's stderr, for crash reports.
     stderr_tail: Arc<Mutex<String>>,
+    /// The isolation key of the last job it ran ([`WireJob::tenant`]).
+    tenant: Option<String>,
 }
 
 impl Executor {
@@ -155,20 +160,87 @@ impl Pool {
         }
     }
 
-    fn put_back(&self, mut w: Worker) {
+    /// Returns a worker to the idle list. When the list is full, the one that goes is a worker
+    /// that never ran, else the one idle longest: the worker that just ran is the warmest.
+    fn put_back(&self, w: Worker) {
         let mut idle = self.idle.lock().unwrap();
-        if idle.len() < self.capacity {
+        let evicted = if idle.len() < self.capacity {
             idle.push(w);
+            None
+        } else if w.tenant.is_none() {
+            Some(w)
         } else {
-            self.forget(&w);
-            tokio::spawn(async move {
-                let _ = w.child.kill().await;
-            });
+            let i = idle.iter().position(|x| x.tenant.is_none()).unwrap_or(0);
+            let old = idle.remove(i);
+            idle.push(w);
+            Some(old)
+        };
+        match evicted {
+            None => {}
+            Some(mut gone) => {
+                self.forget(&gone);
+                kill_group(&gone);
+                tokio::spawn(async move {
+                    let _ = gone.child.kill().await;
+                });
+            }
         }
     }
 
+    /// An idle worker for a job of `tenant`: for a forking runtime one that already serves that
+    /// key, else the one idle longest; for the others the most recently used (warmest). Workers
+    /// that died while idle are dropped on the way (and replaced in the background).
+    fn take_idle(self: &Arc<Self>, tenant: &str) -> Option<Worker> {
+        let mut idle = self.idle.lock().unwrap();
+        let before = idle.len();
+        let mut i = 0;
+        while i < idle.len() {
+            if matches!(idle[i].child.try_wait(), Ok(None)) {
+                i += 1;
+            } else {
+                let w = idle.remove(i);
+                self.forget(&w);
+            }
+        }
+        if idle.len() < before {
+            let pool = self.clone();
+            tokio::spawn(async move { pool.replenish().await });
+        }
+        let pick = if self.runtime.forks_per_tenant() {
+            idle.iter()
+                .position(|w| w.tenant.as_deref() == Some(tenant))
+                .or((!idle.is_empty()).then_some(0))
+        } else {
+            idle.len().checked_sub(1)
+        };
+        pick.map(|i| idle.remove(i))
+    }
+
+    /// Kills a worker that is no longer trusted, without waiting for it.
+    fn discard(&self, mut w: Worker) {
+        self.forget(&w);
+        kill_group(&w);
+        let _ = w.child.start_kill();
+    }
+
+    /// The run passed its deadline: the worker and everything it forked are killed and reaped
+    /// before answering, so when the 408 leaves, the CPU is idle.
+    async fn stop_at_deadline(
+        self: &Arc<Self>,
+        mut worker: Worker,
+        started: Instant,
+        timeout_ms: u64,
+    ) -> RunResult {
+        self.forget(&worker);
+        kill_group(&worker);
+        let _ = worker.child.kill().await;
+        let pool = self.clone();
+        tokio::spawn(async move { pool.replenish().await });
+        timed_out(started.elapsed(), timeout_ms)
+    }
+
     fn forget(&self, w: &Worker) {
-        if let Some(pid) = w.child.id() {
+        if let Some(pid) = w.pid {
             self.live.lock().unwrap().remove(&pid);
         }
     }
@@ -178,6 +250,9 @@ impl Pool {
             .arg("__worker")
             .arg(self.runtime.name())
             .env_clear()
+            // Its own process group: a timeout kills the worker and anything it forked at once,
+            // and a Ctrl-C in the terminal reaches only the server, which shuts down gracefully.
+            .process_group(0)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -211,11 +286,13 @@ impl Pool {
             });
         }
         Ok(Worker {
+            pid: child.id(),
             child,
             stdin,
             stdout,
             known: HashSet::new(),
             stderr_tail,
+            tenant: None,
         })
     }
 
@@ -228,8 +305,8 @@ impl Pool {
         let started = Instant::now();
         let timeout = Duration::from_millis(job.timeout_ms);
         let deadline = tokio::time::Instant::now() + timeout;
-        let taken = self.idle.lock().unwrap().pop();
-        let mut worker = match taken {
+        let tenant = job.tenant();
+        let mut worker = match self.take_idle(&tenant) {
             Some(w) => w,
             None => match self.spawn() {
                 Ok(w) => w,
@@ -238,27 +315,48 @@ impl Pool {
                 }
             },
         };
+        if self.runtime.forks_per_tenant() && worker.tenant.as_deref() != Some(tenant.as_str()) {
+            // A Python worker serves a new key from a freshly forked child, which holds no code.
+            worker.known.clear();
+        }
+        worker.tenant = Some(tenant);
         let hash = job.code_hash.clone();
-        for _attempt in 0..2 {
+        let mut dead_before_run = 0;
+        for _attempt in 0..4 {
             job.files = (!worker.known.contains(&hash)).then(|| bundle.files.clone());
             let mut line = serde_json::to_string(&job).expect("jobs serialize");
             line.push('\n');
-            let exchange = async {
+            let sent = async {
                 worker.stdin.write_all(line.as_bytes()).await?;
-                worker.stdin.flush().await?;
+                worker.stdin.flush().await
+            };
+            match tokio::time::timeout_at(deadline, sent).await {
+                Err(_elapsed) => return self.stop_at_deadline(worker, started, job.timeout_ms).await,
+                Ok(Err(_)) if dead_before_run < 2 => {
+                    // The worker was already dead (killed while idle): the job never reached
+                    // it, so it runs on a fresh worker and nobody is billed for the emulator's loss.
+                    dead_before_run += 1;
+                    self.discard(worker);
+                    worker = match self.spawn() {
+                        Ok(w) => w,
+                        Err(e) => {
+                            return internal_failure(
+                                self.runtime,
+                                format!("could not start a worker: {e}"),
+                            )
+                        }
+                    };
+                    continue;
+                }
+                Ok(_) => {}
+            }
+            let exchange = async {
                 let mut reply = String::new();
                 let n = worker.stdout.read_line(&mut reply).await?;
                 Ok::<_, std::io::Error>((n, reply))
             };
             match tokio::time::timeout_at(deadline, exchange).await {
-                Err(_elapsed) => {
-                    // Killed and reaped before answering: when the 408 leaves, the CPU is idle.
-                    self.forget(&worker);
-                    let _ = worker.child.kill().await;
-                    let pool = self.clone();
-                    tokio::spawn(async move { pool.replenish().await });
-                    return timed_out(started.elapsed(), job.timeout_ms);
-                }
+                Err(_elapsed) => return self.stop_at_deadline(worker, started, job.timeout_ms).await,
                 Ok(Ok((n, reply))) if n > 0 => match serde_json::from_str::<WireReply>(&reply) {
                     Ok(WireReply::NeedCode) => {
                         worker.known.remove(&hash);
@@ -270,8 +368,7 @@ impl Pool {
                         return result;
                     }
                     Err(e) => {
-                        self.forget(&worker);
-                        let _ = worker.child.start_kill();
+                        self.discard(worker);
                         return internal_failure(
                             self.runtime,
                             format!("unreadable reply from a worker: {e}"),
@@ -301,6 +398,17 @@ impl Pool {
             self.runtime,
             "the worker kept losing the tool's code".into(),
         )
+    }
+}
+
+/// SIGKILL to the worker's process group (the worker and a child it forked).
+fn kill_group(w: &Worker) {
+    // Only while the worker is unreaped, so its pid (and group id) cannot have been reused.
+    if let Some(pid) = w.child.id() {
+        // SAFETY: kill(2) on a process group this pool created.
+        unsafe {
+            libc::kill(-(pid as i32), libc::SIGKILL);
+        }
     }
 }
 

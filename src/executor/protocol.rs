@@ -36,6 +36,20 @@ pub struct WireJob {
     pub check: bool,
 }
 
+impl WireJob {
+    /// The isolation key of a run: runs with different keys never share an interpreter
+    /// (organization, tool and code revision; checks, which run no handler code, share one).
+    pub fn tenant(&self) -> String {
+        if self.check {
+            return "\u{0}check".to_string();
+        }
+        format!(
+            "{}\u{1f}{}\u{1f}{}",
+            self.context.organization, self.context.function_id, self.code_hash
+        )
+    }
+}
+
 /// How a run ended, as far as the handler is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

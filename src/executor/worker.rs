@@ -1,6 +1,11 @@
 //! The worker side: `cortex-emu __worker <runtime>` reads jobs from stdin, runs them in its
 //! runtime and answers on the original stdout. Anything that crashes or hangs the interpreter ends
 //! only this process; the server reports the run and starts a new worker.
+//!
+//! JavaScript and Lua build a fresh VM for every run, so one process serves every tool. Python
+//! keeps one warm interpreter, whose standard library and builtins a handler can change, so a
+//! Python worker forks (see [`super::fork`]): no run sees what a run of another organization,
+//! tool or revision did.
 
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
@@ -10,7 +15,7 @@ use std::sync::Arc;
 use super::alloc;
 use super::protocol::{RunResult, WireJob, WireReply};
 use crate::registry::Runtime;
-use crate::runtime::{engine_for, Files};
+use crate::runtime::{engine_for, Engine, Files};
 
 /// Stack of the thread that runs handlers: deep enough for the interpreters' own recursion
 /// limits. JavaScript gets less: Boa recurses natively through builtins such as `map`, and a
@@ -43,7 +48,10 @@ pub fn worker_main(runtime: Runtime) -> ! {
     let handle = std::thread::Builder::new()
         .name(format!("{}-worker", runtime.name()))
         .stack_size(stack_size(runtime))
-        .spawn(move || serve(runtime, protocol))
+        .spawn(move || match runtime {
+            Runtime::Python => super::fork::serve(engine_for(runtime), protocol),
+            Runtime::Javascript | Runtime::Lua => serve(runtime, protocol),
+        })
         .expect("spawn worker thread");
     let code = match handle.join() {
         Ok(()) => 0,
@@ -52,10 +60,108 @@ pub fn worker_main(runtime: Runtime) -> ! {
     std::process::exit(code)
 }
 
+/// What a worker holds between jobs: the engine and the code bundles it was sent.
+pub struct Session {
+    pub engine: Box<dyn Engine>,
+    cache: HashMap<String, Files>,
+    runtime: Runtime,
+}
+
+impl Session {
+    pub fn new(runtime: Runtime, engine: Box<dyn Engine>) -> Self {
+        Session {
+            engine,
+            cache: HashMap::new(),
+            runtime,
+        }
+    }
+
+    /// Runs (or checks) one job line and returns the reply line.
+    pub fn handle(&mut self, line: &str) -> String {
+        let reply = match serde_json::from_str::<WireJob>(line) {
+            Err(e) => WireReply::Done(RunResult::failed(
+                super::failure_body(self.runtime, "Error", "the emulator sent a malformed job"),
+                e.to_string(),
+                String::new(),
+            )),
+            Ok(job) => self.handle_job(job),
+        };
+        serde_json::to_string(&reply).expect("replies serialize")
+    }
+
+    fn handle_job(&mut self, mut job: WireJob) -> WireReply {
+        let files = match job.files.take() {
+            Some(f) => {
+                if self.cache.len() >= CODE_CACHE {
+                    self.cache.clear();
+                }
+                let f: Files = Arc::new(f);
+                self.cache.insert(job.code_hash.clone(), f.clone());
+                Some(f)
+            }
+            None => self.cache.get(&job.code_hash).cloned(),
+        };
+        match files {
+            None => WireReply::NeedCode,
+            Some(files) if job.check => WireReply::Done(match self.engine.check(&files) {
+                Ok(()) => RunResult::checked(),
+                Err(problem) => RunResult::failed(String::new(), problem, String::new()),
+            }),
+            Some(files) => {
+                alloc::limit_from_now(job.memory_mb as usize * 1024 * 1024);
+                let result = self.engine.run(&files, &job);
+                alloc::clear_limit();
+                WireReply::Done(cap(self.runtime, result, job.log_limit))
+            }
+        }
+    }
+}
+
+/// Largest response body a run may return (**choice**: the 6 MiB of a synchronous AWS Lambda
+/// response; the platform documents no limit). A larger one fails the run, so it is neither sent
+/// through the worker pipe nor stored.
+pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
+
+/// Applies the response limit, and cuts the error text (a traceback) to the log limit.
+fn cap(runtime: Runtime, mut r: RunResult, log_limit: usize) -> RunResult {
+    if let Some(body) = &r.body {
+        if body.len() > MAX_RESPONSE_BYTES {
+            let details = format!(
+                "the response body is {} bytes, over the limit of {MAX_RESPONSE_BYTES} bytes",
+                body.len()
+            );
+            let kind = match runtime {
+                Runtime::Lua => "RuntimeError",
+                Runtime::Python | Runtime::Javascript => "RangeError",
+            };
+            let mut failed = RunResult::failed(
+                super::failure_body(runtime, kind, &details),
+                details.clone(),
+                std::mem::take(&mut r.logs),
+            );
+            super::protocol::push_log(
+                &mut failed.logs,
+                &format!("[cortex-emu] {details}\n"),
+                log_limit.max(256),
+            );
+            failed.duration_ms = r.duration_ms;
+            return failed;
+        }
+    }
+    if let Some(error) = &mut r.error {
+        let limit = log_limit.max(4096);
+        if error.len() > limit {
+            let mut cut = String::new();
+            super::protocol::push_log(&mut cut, error, limit);
+            *error = cut;
+        }
+    }
+    r
+}
+
 fn serve(runtime: Runtime, protocol: std::fs::File) {
-    let mut engine = engine_for(runtime);
+    let mut session = Session::new(runtime, engine_for(runtime));
     let mut out = std::io::BufWriter::new(protocol);
-    let mut cache: HashMap<String, Files> = HashMap::new();
     let stdin = std::io::stdin();
     let mut line = String::new();
     let mut input = stdin.lock();
@@ -65,43 +171,10 @@ fn serve(runtime: Runtime, protocol: std::fs::File) {
             Ok(0) | Err(_) => return,
             Ok(_) => {}
         }
-        let reply = match serde_json::from_str::<WireJob>(&line) {
-            Err(e) => WireReply::Done(RunResult::failed(
-                super::failure_body(runtime, "Error", "the emulator sent a malformed job"),
-                e.to_string(),
-                String::new(),
-            )),
-            Ok(mut job) => {
-                let files = match job.files.take() {
-                    Some(f) => {
-                        if cache.len() >= CODE_CACHE {
-                            cache.clear();
-                        }
-                        let f: Files = Arc::new(f);
-                        cache.insert(job.code_hash.clone(), f.clone());
-                        Some(f)
-                    }
-                    None => cache.get(&job.code_hash).cloned(),
-                };
-                match files {
-                    None => WireReply::NeedCode,
-                    Some(files) if job.check => WireReply::Done(match engine.check(&files) {
-                        Ok(()) => RunResult::checked(),
-                        Err(problem) => RunResult::failed(String::new(), problem, String::new()),
-                    }),
-                    Some(files) => {
-                        alloc::limit_from_now(job.memory_mb as usize * 1024 * 1024);
-                        let result = engine.run(&files, &job);
-                        alloc::clear_limit();
-                        WireReply::Done(result)
-                    }
-                }
-            }
-        };
-        let text = serde_json::to_string(&reply).expect("replies serialize");
+        let text = session.handle(&line);
         if writeln!(out, "{text}").and_then(|_| out.flush()).is_err() {
             return;
         }
-        engine.prepare();
+        session.engine.prepare();
     }
 }

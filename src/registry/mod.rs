@@ -55,6 +55,12 @@ impl Runtime {
         }
     }
 
+    /// Whether its workers keep one warm interpreter and so fork a child per isolation key
+    /// (Python); JavaScript and Lua build a fresh VM for every run instead.
+    pub fn forks_per_tenant(self) -> bool {
+        self == Runtime::Python
+    }
+
     pub fn from_name(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|r| r.name() == s)
     }
@@ -219,6 +225,12 @@ pub fn load_tool(folder: &Path, defaults: &LoadDefaults) -> Result<Tool, String>
             })?;
             if d.is_sign_negative() {
                 return Err("tool.toml: price_per_run must not be negative".into());
+            }
+            if !crate::money::within_bounds(d) {
+                return Err(format!(
+                    "tool.toml: price_per_run = {text} is out of range (at most {} credits)",
+                    crate::money::MAX_AMOUNT_CREDITS
+                ));
             }
             Some(d)
         }

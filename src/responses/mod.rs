@@ -39,6 +39,12 @@ pub enum GatewayError {
     Timeout,
     /// Not in the catalogue: a body over `[server] max_body_bytes` (**choice**).
     BodyTooLarge(usize),
+    /// Not in the catalogue: the state cannot be written (disk or `[state] max_size_mb` full),
+    /// so no run is accepted (**choice**).
+    StateUnwritable,
+    /// Not in the catalogue: the run finished but could not be recorded, so it was not charged
+    /// (**choice**).
+    NotRecorded,
 }
 
 impl GatewayError {
@@ -54,6 +60,8 @@ impl GatewayError {
             Self::UnknownVersion => "G404-version",
             Self::Timeout => "G408",
             Self::BodyTooLarge(_) => "G413",
+            Self::StateUnwritable => "G507-state",
+            Self::NotRecorded => "G507-unrecorded",
         }
     }
 
@@ -65,6 +73,7 @@ impl GatewayError {
             Self::UnknownFunction | Self::UnknownVersion => StatusCode::NOT_FOUND,
             Self::Timeout => StatusCode::REQUEST_TIMEOUT,
             Self::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::StateUnwritable | Self::NotRecorded => StatusCode::INSUFFICIENT_STORAGE,
         }
     }
 
@@ -88,6 +97,12 @@ impl GatewayError {
             }
             Self::UnknownFunction | Self::UnknownVersion => "Function ID or version does not exist",
             Self::Timeout => "Your handler exceeded its configured timeout limit",
+            Self::StateUnwritable => {
+                "The emulator cannot save its state (database or disk full) - runs are refused until it can"
+            }
+            Self::NotRecorded => {
+                "The run finished but the emulator could not record it (database or disk full) - it was not charged; free space and run it again"
+            }
             Self::BodyTooLarge(limit) => {
                 return format!(
                     "{{\"error\": \"Request body too large - the limit is {limit} bytes\"}}"

@@ -78,10 +78,7 @@ pub fn normalize(value: Option<Value>) -> Result<Normalized, String> {
     };
     if let Value::Object(map) = &value {
         if let Some(code) = map.get("statusCode") {
-            let status_code = code
-                .as_i64()
-                .or_else(|| code.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
-                .ok_or_else(|| format!("statusCode must be an integer, got {code}"))?;
+            let status_code = status_code(code)?;
             let body = match map.get("body") {
                 None | Some(Value::Null) => None,
                 Some(Value::String(s)) => Some(s.clone()),
@@ -103,6 +100,24 @@ pub fn normalize(value: Option<Value>) -> Result<Normalized, String> {
         body: Some(body),
         warning: Some(NO_STATUS_WARNING.into()),
     })
+}
+
+/// The handler's `statusCode` as an integer. One that is not whole, or does not fit in 64 bits
+/// (`1e300`), fails the run rather than becoming some other number.
+fn status_code(code: &Value) -> Result<i64, String> {
+    if let Some(i) = code.as_i64() {
+        return Ok(i);
+    }
+    let f = code
+        .as_f64()
+        .filter(|f| f.fract() == 0.0)
+        .ok_or_else(|| format!("statusCode must be an integer, got {code}"))?;
+    // 2^63 is exactly representable; every whole f64 below it and at or above -2^63 fits.
+    if (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f) {
+        Ok(f as i64)
+    } else {
+        Err(format!("statusCode {code} does not fit in a 64-bit integer"))
+    }
 }
 
 /// A successful run's result from a normalized value.

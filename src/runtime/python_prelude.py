@@ -20,8 +20,43 @@ import io
 import json
 import time
 import types
+import json.encoder as _json_encoder
+
+# RustPython has no C encoder and no cycle collector: pure-Python json.dumps builds nested
+# closures that point at each other (_iterencode -> _iterencode_dict -> _iterencode), so every
+# call leaked ~36 objects for good. Once encoding ends, the cells are emptied, breaking the cycle.
+_make_iterencode = _json_encoder._make_iterencode
+
+
+def _forget_closures(f, seen):
+    if id(f) in seen or getattr(f, "__closure__", None) is None:
+        return
+    seen.add(id(f))
+    for cell in f.__closure__:
+        try:
+            value = cell.cell_contents
+        except ValueError:
+            continue
+        if callable(value) and getattr(value, "__closure__", None) is not None:
+            _forget_closures(value, seen)
+        cell.cell_contents = None
+
+
+def _make_iterencode_without_cycles(*args, **kwargs):
+    encode = _make_iterencode(*args, **kwargs)
+
+    def iterencode(o, level):
+        try:
+            yield from encode(o, level)
+        finally:
+            _forget_closures(encode, set())
+    return iterencode
+
+
+_json_encoder._make_iterencode = _make_iterencode_without_cycles
 
 _TOOL_ROOT = "/var/task"
+_RECURSION_LIMIT = sys.getrecursionlimit()
 _files = {}        # the current run's bundle: relative path -> text
 _scratch = {}      # files the current run wrote (wiped after the run)
 _code_cache = {}   # code hash -> {"main": code or exception, "modules": {name: (code, is_pkg, filename)}}
@@ -300,6 +335,9 @@ class _Context:
 
 
 class _Log(io.StringIO):
+    """print() and sys.stdout/stderr output, cut at the log limit (counted in characters of the
+    text kept, like the other runtimes' byte limit within a factor of the encoding)."""
+
     def __init__(self, limit):
         super().__init__()
         self._limit = limit
@@ -307,7 +345,13 @@ class _Log(io.StringIO):
         self._cut = False
 
     def write(self, s):
-        if self._size >= self._limit:
+        if not isinstance(s, str):
+            raise TypeError("write() argument must be str, not %s" % type(s).__name__)
+        room = self._limit - self._size
+        if len(s) > room:
+            if room > 0:
+                super().write(s[:room])
+                self._size = self._limit
             if not self._cut:
                 self._cut = True
                 super().write("\n[cortex-emu: output truncated]\n")
@@ -320,6 +364,9 @@ _NO_STATUS_WARNING = ("[cortex-emu] warning: the handler returned a value withou
                       "it was sent as the body with statusCode 200\n")
 
 
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+
+
 def _normalize(result, log):
     if result is None:
         return 500, None
@@ -327,6 +374,8 @@ def _normalize(result, log):
         status = result["statusCode"]
         if isinstance(status, bool) or not isinstance(status, int):
             raise TypeError("statusCode must be an integer, got %s" % type(status).__name__)
+        if not _INT64[0] <= status <= _INT64[1]:
+            raise OverflowError("statusCode %d does not fit in a 64-bit integer" % status)
         body = result.get("body")
         if body is None:
             return status, None
@@ -339,12 +388,35 @@ def _normalize(result, log):
     return 200, json.dumps(result)
 
 
+def _exception_str(e):
+    """str(e), or CPython's placeholder when the exception's own __str__ fails."""
+    try:
+        return str(e)
+    except BaseException:
+        return "<exception str() failed>"
+
+
+# A traceback longer than this shows its first and last frames (a runaway recursion under a
+# raised recursion limit has 100 000 frames, which take seconds to format).
+_TRACEBACK_FRAMES = 100
+
+
 def _traceback_text(e):
     try:
         import traceback
-        return "".join(traceback.format_exception(type(e), e, e.__traceback__))
+        depth = 0
+        tb = e.__traceback__
+        while tb is not None and depth <= _TRACEBACK_FRAMES:
+            depth += 1
+            tb = tb.tb_next
+        if depth <= _TRACEBACK_FRAMES:
+            return "".join(traceback.format_exception(type(e), e, e.__traceback__))
+        head = traceback.format_list(traceback.extract_tb(e.__traceback__, limit=_TRACEBACK_FRAMES // 2))
+        return ("Traceback (most recent call last):\n" + "".join(head) +
+                "  [... more frames not shown ...]\n" +
+                "".join(traceback.format_exception_only(type(e), e)))
     except BaseException:
-        return "%s: %s\n" % (type(e).__name__, e)
+        return "%s: %s\n" % (type(e).__name__, _exception_str(e))
 
 
 def _cortex_run(code_hash, event_json, meta_json, env_json, timeout_ms, log_limit):
@@ -384,13 +456,24 @@ def _cortex_run(code_hash, event_json, meta_json, env_json, timeout_ms, log_limi
     except BaseException as e:
         failed = True
         status = 500
-        body = json.dumps({"error": "Runtime error: " + str(e)})
+        body = json.dumps({"error": "Runtime error: " + _exception_str(e)})
         error = _traceback_text(e)
         log.write(error)
     finally:
         sys.stdout, sys.stderr = saved
         _scratch.clear()
         _os.environ.clear()
+        # RustPython has no cycle collector: a module's functions point back at its namespace,
+        # so each run's namespace would stay alive for good. Emptying it breaks those cycles.
+        for name in list(_tool_module_names):
+            m = sys.modules.pop(name, None)
+            if m is not None:
+                try:
+                    m.__dict__.clear()
+                except BaseException:
+                    pass
+        _tool_module_names.clear()
+        sys.setrecursionlimit(_RECURSION_LIMIT)
     return json.dumps({
         "status_code": status,
         "body": body,

@@ -239,6 +239,11 @@ impl Store {
         amount_micros: i64,
         label: &str,
     ) -> Result<i64, StoreError> {
+        // One credit at a time, so the bound check below holds when the entry lands (runs only
+        // lower a balance meanwhile).
+        let _one_at_a_time = self.credit_lock.lock().await;
+        crate::money::add_to_balance(self.balance_micros(org_id), amount_micros)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let (o, l) = (org_id.to_string(), label.to_string());
         self.call(move |c| {
             c.execute(
@@ -250,7 +255,7 @@ impl Store {
         .await?;
         let mut b = self.balances.lock().unwrap();
         let e = b.entry(org_id.to_string()).or_default();
-        *e += amount_micros;
+        *e = e.saturating_add(amount_micros);
         Ok(*e)
     }
 

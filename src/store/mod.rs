@@ -14,15 +14,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, Connection};
-use rust_decimal::prelude::ToPrimitive;
-use rust_decimal::Decimal;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
 use crate::registry::Visibility;
 
-pub const MICROS: i64 = 1_000_000;
+pub use crate::money::MICROS;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -94,6 +92,10 @@ pub struct Store {
     /// Tool id → published versions, newest first. Versions are immutable, so caching is safe.
     published: RwLock<HashMap<String, Vec<Arc<PublishedVersion>>>>,
     seq: std::sync::atomic::AtomicI64,
+    /// Serializes credits (see `credit`).
+    credit_lock: tokio::sync::Mutex<()>,
+    /// Set by the writer when a write failed for want of space; cleared by a write probe.
+    unwritable: Arc<std::sync::atomic::AtomicBool>,
 }
 
 pub fn now_rfc3339() -> String {
@@ -117,15 +119,57 @@ pub fn parse_expiry(s: &str) -> Option<DateTime<Utc>> {
         .map(|d| d.with_timezone(&Utc))
 }
 
-pub fn to_micros(d: Decimal) -> i64 {
-    (d * Decimal::from(MICROS))
-        .round()
-        .to_i64()
-        .unwrap_or(i64::MAX)
+pub use crate::money::{format_micros, to_micros};
+
+/// Creates the state file readable by its owner only (it holds key hashes, events and logs), or
+/// narrows an existing one to that. SQLite gives its `-wal` and `-shm` files the same mode.
+fn private_file(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let denied = |e: std::io::Error| StoreError::Invalid(format!("cannot open {}: {e}", path.display()));
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(denied)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        if file.exists() {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(denied)?;
+        }
+    }
+    Ok(())
 }
 
-pub fn format_micros(m: i64) -> String {
-    Decimal::new(m, 6).normalize().to_string()
+/// Each organization's balance. SQLite's `SUM` refuses a total past `i64` ("integer
+/// overflow"); a ledger written before amounts were bounded can hold one, so such a ledger is
+/// summed here in 128 bits and clamped, and the state still opens.
+fn ledger_sums(conn: &Connection) -> rusqlite::Result<Vec<(String, i64)>> {
+    let fast = conn
+        .prepare("SELECT org_id, SUM(amount_micros) FROM ledger GROUP BY org_id")
+        .and_then(|mut stmt| {
+            stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        });
+    match fast {
+        Ok(v) => Ok(v),
+        Err(_) => {
+            let mut totals: HashMap<String, i128> = HashMap::new();
+            let mut stmt = conn.prepare("SELECT org_id, amount_micros FROM ledger")?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            for row in rows {
+                let (o, a) = row?;
+                *totals.entry(o).or_default() += a as i128;
+            }
+            Ok(totals
+                .into_iter()
+                .map(|(o, t)| {
+                    let max = crate::money::MAX_BALANCE_MICROS as i128;
+                    (o, t.clamp(-max, max) as i64)
+                })
+                .collect())
+        }
+    }
 }
 
 impl Store {
@@ -138,6 +182,7 @@ impl Store {
                         StoreError::Invalid(format!("cannot create {}: {e}", dir.display()))
                     })?;
                 }
+                private_file(p)?;
                 Connection::open(p)?
             }
             None => Connection::open_in_memory()?,
@@ -156,12 +201,17 @@ impl Store {
             orgs: RwLock::new(HashMap::new()),
             published: RwLock::new(HashMap::new()),
             seq: std::sync::atomic::AtomicI64::new(0),
+            credit_lock: tokio::sync::Mutex::new(()),
+            unwritable: Arc::default(),
         };
         store.load_caches(&conn)?;
         let (tx, rx) = mpsc::channel::<Command>();
         let handle = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || writer_loop(conn, rx))
+            .spawn({
+                let unwritable = store.unwritable.clone();
+                move || writer_loop(conn, rx, &unwritable)
+            })
             .expect("spawn store writer");
         *store.tx.lock().unwrap() = Some(tx);
         *store.writer.lock().unwrap() = Some(handle);
@@ -204,12 +254,8 @@ impl Store {
             let (h, k) = k?;
             kmap.insert(h, k);
         }
-        let mut stmt =
-            conn.prepare("SELECT org_id, SUM(amount_micros) FROM ledger GROUP BY org_id")?;
-        let sums = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
         let mut bmap = self.balances.lock().unwrap();
-        for s in sums {
-            let (o, b) = s?;
+        for (o, b) in ledger_sums(conn)? {
             bmap.insert(o, b);
         }
         let mut stmt = conn.prepare(
@@ -436,18 +482,50 @@ impl Store {
             Ok(())
         })
         .await?;
-        *self.balances.lock().unwrap().entry(org).or_default() -= cost;
+        let mut balances = self.balances.lock().unwrap();
+        let b = balances.entry(org).or_default();
+        *b = b.saturating_sub(cost);
         Ok(())
+    }
+
+    /// Whether a write failed for want of space and no probe has found room since.
+    pub fn unwritable(&self) -> bool {
+        self.unwritable.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Writes (and removes) 64 KiB, about one large activation; on success the state counts as
+    /// writable again. Called only while [`Store::unwritable`], so it costs nothing normally.
+    pub async fn probe_writable(&self) -> bool {
+        let ok = self
+            .call(|c| {
+                c.execute("INSERT INTO write_probe (data) VALUES (zeroblob(65536))", [])?;
+                c.execute("DELETE FROM write_probe", [])?;
+                Ok(())
+            })
+            .await
+            .is_ok();
+        if ok {
+            self.unwritable
+                .store(false, std::sync::atomic::Ordering::SeqCst);
+        }
+        ok
+    }
+
+    /// Caps the database at `bytes` (`[state] max_size_mb`); writes past it fail as on a full
+    /// disk.
+    pub fn limit_size(&self, bytes: u64) -> Result<(), StoreError> {
+        self.call_blocking(move |c| {
+            let page: i64 = c.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+            let pages = (bytes as i64 / page.max(512)).max(1);
+            c.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))
+        })
     }
 
     /// Charges a run without recording it (`[state] record_activations = false`).
     pub fn debit_in_memory(&self, org_id: &str, cost_micros: i64) {
-        *self
-            .balances
-            .lock()
-            .unwrap()
-            .entry(org_id.to_string())
-            .or_default() -= cost_micros;
+        let mut balances = self.balances.lock().unwrap();
+        let b = balances.entry(org_id.to_string()).or_default();
+        *b = b.saturating_sub(cost_micros);
     }
 
     /// Counts a key's use for a request that was rejected before running (nothing else changes).
@@ -567,7 +645,25 @@ pub struct PublishedVersion {
     pub created_at: String,
 }
 
-fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Command>) {
+/// Whether a failed write failed for want of space (a full disk, a full `max_page_count`, or
+/// the I/O errors a full disk gives).
+fn out_of_space(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DiskFull) | Some(rusqlite::ErrorCode::SystemIoFailure)
+    )
+}
+
+fn writer_loop(
+    mut conn: Connection,
+    rx: mpsc::Receiver<Command>,
+    unwritable: &std::sync::atomic::AtomicBool,
+) {
+    let flag = |e: &rusqlite::Error| {
+        if out_of_space(e) {
+            unwritable.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    };
     const MAX_BATCH: usize = 512;
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
@@ -596,12 +692,14 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Command>) {
                         results.push(Ok(v));
                     }
                     Err(e) if single => {
+                        flag(&e);
                         replies.push(cmd.reply);
                         results.push(Err(format!("database error: {e}")));
                         drop(tx);
                         return Ok(());
                     }
                     Err(e) => {
+                        flag(&e);
                         tx.execute_batch("ROLLBACK TO cmd; RELEASE cmd")?;
                         results.push(Err(format!("database error: {e}")));
                     }
@@ -617,6 +715,7 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Command>) {
                 }
             }
             Err(e) => {
+                flag(&e);
                 let msg = format!("database error: {e} (the change was not saved)");
                 for reply in replies {
                     reply(Err(msg.clone()));

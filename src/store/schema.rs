@@ -81,6 +81,10 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX activations_seq ON activations(seq);
     CREATE INDEX activations_tool ON activations(tool_id, seq);
     "#,
+    // 2: a scratch table for the write probe that tells when a full disk has room again.
+    r#"
+    CREATE TABLE write_probe (data BLOB NOT NULL);
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

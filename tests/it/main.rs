@@ -5,6 +5,7 @@ mod admin;
 mod common;
 mod devloop;
 mod gateway;
+mod hardening;
 mod limits;
 mod marketplace;
 mod mcp;

@@ -180,11 +180,23 @@ fn sessions_transport_and_access() {
         Some("not-a-session"),
     );
     assert_eq!(r.status, 404);
+    // Without a key: 401, as on POST. With a key but no session: 405 with a JSON-RPC body.
     let get = client()
         .get(format!("{}/mcp/mcp-python", emu.base))
         .send()
         .unwrap();
+    assert_eq!(get.status().as_u16(), 401);
+    let get = client()
+        .get(format!("{}/mcp/mcp-python", emu.base))
+        .header("Authorization", KEY)
+        .send()
+        .unwrap();
     assert_eq!(get.status().as_u16(), 405);
+    assert_eq!(get.headers()["allow"], "GET, POST, DELETE");
+    assert_eq!(
+        get.text().unwrap(),
+        r#"{"jsonrpc": "2.0", "id": null, "error": {"code": -32600, "message": "Method not allowed: GET opens the event stream of a session; send Mcp-Session-Id from initialize"}}"#
+    );
     let init = rpc(
         &emu,
         "mcp-lua",
@@ -194,6 +206,7 @@ fn sessions_transport_and_access() {
     let sid = init.session.unwrap();
     let del = client()
         .delete(format!("{}/mcp/mcp-lua", emu.base))
+        .header("Authorization", KEY)
         .header("Mcp-Session-Id", &sid)
         .send()
         .unwrap();
