@@ -444,10 +444,7 @@ fn render(state: &AppState, result: &RunResult) -> (StatusCode, String) {
 pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Response {
     let text = format!(
         "{{\"error\": {}}}",
-        crate::jsonfmt::python_string(&format!(
-            "Method {method} is not allowed on {}",
-            uri.path()
-        ))
+        crate::jsonfmt::python_string(&format!("Method {method} is not allowed on {}", uri.path()))
     );
     crate::responses::json_response(StatusCode::METHOD_NOT_ALLOWED, text)
 }

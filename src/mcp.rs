@@ -116,11 +116,7 @@ fn key_of(headers: &HeaderMap) -> Option<&str> {
     Some(raw.strip_prefix("Bearer ").unwrap_or(raw).trim())
 }
 
-type Admitted = (
-    crate::store::KeyRecord,
-    String,
-    Arc<crate::registry::Tool>,
-);
+type Admitted = (crate::store::KeyRecord, String, Arc<crate::registry::Tool>);
 
 /// Every method on `/mcp/{tool}` checks the key and the tool's visibility first, as the gateway
 /// does: a session id alone opens nothing.

@@ -377,9 +377,14 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let app = router(state.clone());
     let read_timeout = Duration::from_secs(state.config.server.read_timeout_secs.max(1));
-    let server = tokio::spawn(crate::connections::serve(listener, app, read_timeout, async {
-        let _ = stop_rx.await;
-    }));
+    let server = tokio::spawn(crate::connections::serve(
+        listener,
+        app,
+        read_timeout,
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
     shutdown_signal().await;
     eprintln!("cortex-emu: shutting down; waiting for runs in flight (Ctrl-C again to stop now)");
     let _ = stop_tx.send(());

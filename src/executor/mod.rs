@@ -331,7 +331,9 @@ impl Pool {
                 worker.stdin.flush().await
             };
             match tokio::time::timeout_at(deadline, sent).await {
-                Err(_elapsed) => return self.stop_at_deadline(worker, started, job.timeout_ms).await,
+                Err(_elapsed) => {
+                    return self.stop_at_deadline(worker, started, job.timeout_ms).await
+                }
                 Ok(Err(_)) if dead_before_run < 2 => {
                     // The worker was already dead (killed while idle): the job never reached
                     // it, so it runs on a fresh worker and nobody is billed for the emulator's loss.
@@ -356,7 +358,9 @@ impl Pool {
                 Ok::<_, std::io::Error>((n, reply))
             };
             match tokio::time::timeout_at(deadline, exchange).await {
-                Err(_elapsed) => return self.stop_at_deadline(worker, started, job.timeout_ms).await,
+                Err(_elapsed) => {
+                    return self.stop_at_deadline(worker, started, job.timeout_ms).await
+                }
                 Ok(Ok((n, reply))) if n > 0 => match serde_json::from_str::<WireReply>(&reply) {
                     Ok(WireReply::NeedCode) => {
                         worker.known.remove(&hash);

@@ -116,7 +116,9 @@ fn status_code(code: &Value) -> Result<i64, String> {
     if (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f) {
         Ok(f as i64)
     } else {
-        Err(format!("statusCode {code} does not fit in a 64-bit integer"))
+        Err(format!(
+            "statusCode {code} does not fit in a 64-bit integer"
+        ))
     }
 }
 

@@ -125,7 +125,8 @@ pub use crate::money::{format_micros, to_micros};
 /// narrows an existing one to that. SQLite gives its `-wal` and `-shm` files the same mode.
 fn private_file(path: &Path) -> Result<(), StoreError> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    let denied = |e: std::io::Error| StoreError::Invalid(format!("cannot open {}: {e}", path.display()));
+    let denied =
+        |e: std::io::Error| StoreError::Invalid(format!("cannot open {}: {e}", path.display()));
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -135,7 +136,8 @@ fn private_file(path: &Path) -> Result<(), StoreError> {
     for suffix in ["", "-wal", "-shm"] {
         let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
         if file.exists() {
-            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(denied)?;
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                .map_err(denied)?;
         }
     }
     Ok(())
@@ -498,7 +500,10 @@ impl Store {
     pub async fn probe_writable(&self) -> bool {
         let ok = self
             .call(|c| {
-                c.execute("INSERT INTO write_probe (data) VALUES (zeroblob(65536))", [])?;
+                c.execute(
+                    "INSERT INTO write_probe (data) VALUES (zeroblob(65536))",
+                    [],
+                )?;
                 c.execute("DELETE FROM write_probe", [])?;
                 Ok(())
             })

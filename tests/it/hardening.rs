@@ -124,15 +124,42 @@ fn money_is_bounded_and_checked_and_the_state_reopens() {
     let functions = fixtures_dir();
     let config = config_text("");
     let mut emu = Emu::start_in(dir.path(), functions.path(), &config);
-    let wallet = |emu: &Emu| emu.admin("GET", "/organizations/acme/wallet", None, Some(ADMIN)).1;
+    let wallet = |emu: &Emu| {
+        emu.admin("GET", "/organizations/acme/wallet", None, Some(ADMIN))
+            .1
+    };
     let before = wallet(&emu);
     let cases = [
-        ("topup", json!("9223372036854"), "amount must not exceed 1000000000 credits"),
-        ("topup", json!("99999999999999999999999999"), "amount must not exceed 1000000000 credits"),
-        ("grant", json!("79228162514264337593543950335"), "amount must not exceed 1000000000 credits"),
-        ("topup", json!("0.0000001"), "amount has more than 6 decimal places (the smallest unit is 0.000001)"),
-        ("topup", json!("-1"), "amount must be a positive decimal, e.g. \"10.00\""),
-        ("topup", json!(1e300), "amount must be a positive decimal, e.g. \"10.00\""),
+        (
+            "topup",
+            json!("9223372036854"),
+            "amount must not exceed 1000000000 credits",
+        ),
+        (
+            "topup",
+            json!("99999999999999999999999999"),
+            "amount must not exceed 1000000000 credits",
+        ),
+        (
+            "grant",
+            json!("79228162514264337593543950335"),
+            "amount must not exceed 1000000000 credits",
+        ),
+        (
+            "topup",
+            json!("0.0000001"),
+            "amount has more than 6 decimal places (the smallest unit is 0.000001)",
+        ),
+        (
+            "topup",
+            json!("-1"),
+            "amount must be a positive decimal, e.g. \"10.00\"",
+        ),
+        (
+            "topup",
+            json!(1e300),
+            "amount must be a positive decimal, e.g. \"10.00\"",
+        ),
     ];
     for (route, amount, error) in cases {
         let (status, body) = emu.admin(
@@ -141,7 +168,11 @@ fn money_is_bounded_and_checked_and_the_state_reopens() {
             Some(json!({ "amount": amount })),
             Some(ADMIN),
         );
-        assert_eq!((status, body), (400, json!({ "error": error })), "{route} {amount}");
+        assert_eq!(
+            (status, body),
+            (400, json!({ "error": error })),
+            "{route} {amount}"
+        );
     }
     // Up to the largest balance, then no further.
     for _ in 0..999 {
@@ -196,7 +227,12 @@ fn kill_and_wait(pid: u64) {
         match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
             Err(_) => return,
             Ok(stat)
-                if stat.rsplit(')').next().unwrap().trim_start().starts_with('Z')
+                if stat
+                    .rsplit(')')
+                    .next()
+                    .unwrap()
+                    .trim_start()
+                    .starts_with('Z')
                     && std::fs::read_dir(format!("/proc/{pid}/task"))
                         .map(|d| d.count() <= 1)
                         .unwrap_or(true) =>
@@ -212,7 +248,11 @@ fn kill_and_wait(pid: u64) {
 fn a_worker_killed_while_idle_costs_nothing_and_the_next_run_succeeds() {
     let functions = fixtures_dir();
     let emu = Emu::start_with(functions.path(), &config_text(ONE_WORKER));
-    for (tool, runtime) in [("py-hello", "python"), ("js-hello", "javascript"), ("lua-hello", "lua")] {
+    for (tool, runtime) in [
+        ("py-hello", "python"),
+        ("js-hello", "javascript"),
+        ("lua-hello", "lua"),
+    ] {
         assert_eq!(emu.invoke(tool, "{}").status, 200);
         kill_and_wait(worker_pid(&emu, runtime));
         let r = emu.invoke(tool, r#"{"name": "Ada"}"#);
@@ -220,7 +260,12 @@ fn a_worker_killed_while_idle_costs_nothing_and_the_next_run_succeeds() {
             r.body, r#"{"statusCode": 200, "body": "{\"message\": \"Hello, Ada!\"}"}"#,
             "{tool} after its idle worker was killed"
         );
-        let (_, list) = emu.admin("GET", &format!("/activations?tool={tool}"), None, Some(ADMIN));
+        let (_, list) = emu.admin(
+            "GET",
+            &format!("/activations?tool={tool}"),
+            None,
+            Some(ADMIN),
+        );
         let statuses: Vec<&str> = list["activations"]
             .as_array()
             .unwrap()
@@ -265,8 +310,16 @@ fn python_logs_and_responses_are_capped_and_the_activation_says_so() {
         Some(ADMIN),
     );
     let logs = a["logs"].as_str().unwrap();
-    assert!(logs.len() <= 65_536 + 64, "{} bytes of logs kept", logs.len());
-    assert!(logs.ends_with("[cortex-emu: output truncated]\n"), "{}", &logs[logs.len() - 80..]);
+    assert!(
+        logs.len() <= 65_536 + 64,
+        "{} bytes of logs kept",
+        logs.len()
+    );
+    assert!(
+        logs.ends_with("[cortex-emu: output truncated]\n"),
+        "{}",
+        &logs[logs.len() - 80..]
+    );
 
     let huge = emu.invoke("py-huge", "{}");
     assert_eq!(
@@ -285,7 +338,10 @@ fn python_logs_and_responses_are_capped_and_the_activation_says_so() {
         Some(ADMIN),
     );
     assert_eq!(a["status"], "error");
-    assert!(a["logs"].as_str().unwrap().contains("over the limit of 6291456 bytes"));
+    assert!(a["logs"]
+        .as_str()
+        .unwrap()
+        .contains("over the limit of 6291456 bytes"));
 }
 
 #[test]
@@ -298,11 +354,16 @@ fn python_memory_stays_flat_over_many_runs() {
         let mut pids = vec![pid];
         for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
             let children = std::fs::read_to_string(task.unwrap().path().join("children")).unwrap();
-            pids.extend(children.split_whitespace().map(|p| p.parse::<u64>().unwrap()));
+            pids.extend(
+                children
+                    .split_whitespace()
+                    .map(|p| p.parse::<u64>().unwrap()),
+            );
         }
         pids.iter()
             .map(|p| {
-                let status = std::fs::read_to_string(format!("/proc/{p}/status")).unwrap_or_default();
+                let status =
+                    std::fs::read_to_string(format!("/proc/{p}/status")).unwrap_or_default();
                 status
                     .lines()
                     .find_map(|l| l.strip_prefix("VmRSS:"))
@@ -327,7 +388,13 @@ fn python_memory_stays_flat_over_many_runs() {
     );
 }
 
-fn mcp_request(emu: &Emu, method: &str, tool: &str, key: Option<&str>, session: &str) -> (u16, String) {
+fn mcp_request(
+    emu: &Emu,
+    method: &str,
+    tool: &str,
+    key: Option<&str>,
+    session: &str,
+) -> (u16, String) {
     let url = format!("{}/mcp/{tool}", emu.base);
     let mut req = match method {
         "GET" => client().get(url),
@@ -366,7 +433,8 @@ fn mcp_stream_and_session_end_check_the_key_and_the_tool() {
         .unwrap()
         .to_string();
     let unauthorized = r#"{"statusCode": 401, "body": "{\"error\": \"Missing or invalid API key in the Authorization header\"}"}"#;
-    let not_found = r#"{"statusCode": 404, "body": "{\"error\": \"Function ID or version does not exist\"}"}"#;
+    let not_found =
+        r#"{"statusCode": 404, "body": "{\"error\": \"Function ID or version does not exist\"}"}"#;
     let unknown = r#"{"jsonrpc": "2.0", "id": null, "error": {"code": -32600, "message": "Invalid request: unknown or expired Mcp-Session-Id"}}"#;
     for method in ["GET", "DELETE"] {
         assert_eq!(
@@ -385,7 +453,10 @@ fn mcp_stream_and_session_end_check_the_key_and_the_tool() {
             "{method} with a session of another tool"
         );
     }
-    assert_eq!(mcp_request(&emu, "GET", "mcp-python", Some(KEY), &sid).0, 200);
+    assert_eq!(
+        mcp_request(&emu, "GET", "mcp-python", Some(KEY), &sid).0,
+        200
+    );
     assert_eq!(
         mcp_request(&emu, "DELETE", "mcp-python", Some(KEY), &sid),
         (200, String::new())
@@ -472,7 +543,9 @@ fn out_of_range_status_codes_fail_the_run_in_js_and_lua() {
 fn raw_exchange(emu: &Emu, request: &[u8], then_close_writes: bool) -> String {
     let addr = emu.base.trim_start_matches("http://");
     let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
     stream.write_all(request).unwrap();
     if then_close_writes {
         stream.shutdown(std::net::Shutdown::Write).unwrap();
@@ -507,9 +580,16 @@ fn protocol_edges_answer_with_json_and_slow_clients_are_cut_off() {
         true,
     );
     assert!(cut.starts_with("HTTP/1.1 400"), "{cut}");
-    assert!(cut.contains("Malformed request body - invalid JSON"), "{cut}");
+    assert!(
+        cut.contains("Malformed request body - invalid JSON"),
+        "{cut}"
+    );
     // Headers that never finish: the server closes the connection after its read timeout.
-    let slow = raw_exchange(&emu, b"POST /api/v1/functions/py-hello/invoke HTTP/1.1\r\nHost: x\r\n", false);
+    let slow = raw_exchange(
+        &emu,
+        b"POST /api/v1/functions/py-hello/invoke HTTP/1.1\r\nHost: x\r\n",
+        false,
+    );
     assert!(!slow.contains("200 OK"), "{slow}");
     // A body that stops arriving: cut off too, and the server still answers others.
     let stalled = raw_exchange(
@@ -571,7 +651,10 @@ fn a_full_state_refuses_runs_with_507_and_never_answers_unrecorded_work_as_done(
     let failed = answers.last().unwrap();
     assert_eq!(
         (failed.status, failed.body.as_str()),
-        (507, r#"{"statusCode": 507, "body": "{\"error\": \"The run finished but the emulator could not record it (database or disk full) - it was not charged; free space and run it again\"}"}"#),
+        (
+            507,
+            r#"{"statusCode": 507, "body": "{\"error\": \"The run finished but the emulator could not record it (database or disk full) - it was not charged; free space and run it again\"}"}"#
+        ),
         "after {} runs",
         answers.len()
     );
