@@ -264,8 +264,33 @@ pub struct Executed {
 }
 
 /// Runs a tool, records the activation and its cost (before returning: nothing acknowledged is
-/// lost) and renders the platform's envelope.
+/// lost) and renders the platform's envelope. The run is a task of its own: a client that
+/// disconnects does not cancel it, so it finishes, is recorded and keeps its warm worker, as a
+/// run on the platform would.
 pub async fn execute(
+    state: &Arc<AppState>,
+    tool: &Arc<Tool>,
+    target: Target,
+    event: Value,
+    key: &KeyRecord,
+    org_slug: &str,
+) -> Executed {
+    let (state, tool, key, org) = (
+        state.clone(),
+        tool.clone(),
+        key.clone(),
+        org_slug.to_string(),
+    );
+    let run =
+        tokio::spawn(async move { execute_here(&state, &tool, target, event, &key, &org).await });
+    match run.await {
+        Ok(done) => done,
+        // Only a panic inside the run ends up here; the server keeps serving.
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+async fn execute_here(
     state: &Arc<AppState>,
     tool: &Arc<Tool>,
     target: Target,

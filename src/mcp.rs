@@ -219,12 +219,19 @@ pub async fn post(
     if message.get("id").is_none() {
         return StatusCode::ACCEPTED.into_response();
     }
-    if state.store.balance_micros(&key.org_id) <= 0 {
+    let balance = state.store.balance_micros(&key.org_id);
+    if balance <= 0 {
         return state.catalogue.reject(GatewayError::InsufficientBalance);
     }
     let Some(target) = resolve(&state, &tool, None) else {
         return state.catalogue.reject(GatewayError::UnknownVersion);
     };
+    // As on the invoke route: the balance must cover the tool's fee plus 1 ms of compute.
+    if balance
+        < crate::gateway::fee_micros(&state, &tool) + crate::gateway::compute_micros(&state, 1.0)
+    {
+        return state.catalogue.reject(GatewayError::InsufficientBalance);
+    }
     let done = execute(&state, &tool, target, message, &key, &org_slug).await;
     let reply = match (
         done.result.status_code,

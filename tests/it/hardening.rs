@@ -687,3 +687,84 @@ fn a_full_state_refuses_runs_with_507_and_never_answers_unrecorded_work_as_done(
     assert_eq!(emu.invoke("py-hello", "{}").status, 200);
     let _: Value = emu.health();
 }
+
+// Defects of issue 9 fixed alongside: a disconnecting client and the MCP fee check.
+
+#[test]
+fn a_client_that_disconnects_mid_run_leaves_the_run_recorded_and_its_worker_warm() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    owned_by(
+        dir.path(),
+        "py-slow",
+        "cortexone_function.py",
+        "import time\ndef cortexone_handler(e, c):\n    time.sleep(0.5)\n    return {\"statusCode\": 200, \"body\": {\"slept\": True}}\n",
+        "",
+    );
+    let emu = Emu::start_with(dir.path(), &config_text(ONE_WORKER));
+    assert_eq!(emu.invoke("py-slow", "{}").status, 200);
+    let pid = worker_pid(&emu, "python");
+    // Subscribe to the live tail first, so the abandoned run's record is delivered to us.
+    let tail = client()
+        .get(format!("{}/_emulator/v1/activations/stream", emu.base))
+        .header("Authorization", format!("Bearer {ADMIN}"))
+        .send()
+        .unwrap();
+    let impatient = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let gone = impatient
+        .post(format!("{}/api/v1/functions/py-slow/invoke", emu.base))
+        .header("Authorization", KEY)
+        .body(r#"{"event": {}}"#)
+        .send();
+    assert!(gone.is_err(), "the client should have given up first");
+    let mut lines = std::io::BufReader::new(tail).lines();
+    let recorded: Value = loop {
+        let line = lines.next().expect("tail open").unwrap();
+        if let Some(data) = line.strip_prefix("data:") {
+            break serde_json::from_str(data.trim()).unwrap();
+        }
+    };
+    assert_eq!(
+        (recorded["tool"].as_str(), recorded["status"].as_str()),
+        (Some("py-slow"), Some("success"))
+    );
+    // The worker was not killed, and nothing stale is listed.
+    assert_eq!(emu.health()["workers"]["python"], json!([pid]));
+    assert_eq!(emu.invoke("py-slow", "{}").inner(), json!({"slept": true}));
+}
+
+#[test]
+fn an_mcp_tool_whose_fee_the_wallet_cannot_cover_is_refused_with_402_and_nothing_is_charged() {
+    let dir = tempfile::tempdir().unwrap();
+    let source =
+        std::fs::read_to_string(samples().join("mcp-python/cortexone_function.py")).unwrap();
+    write_tool(
+        dir.path(),
+        "mcp-pricey",
+        "cortexone_function.py",
+        &source,
+        "type = \"mcp\"\nprice_per_run = 5000\n",
+    );
+    let emu = Emu::start_with(dir.path(), &config_text(""));
+    let wallet = || {
+        emu.admin("GET", "/organizations/acme/wallet", None, Some(ADMIN))
+            .1
+    };
+    let before = wallet();
+    let r = emu.post(
+        "/mcp/mcp-pricey",
+        Some(KEY),
+        r#"{"jsonrpc": "2.0", "id": 1, "method": "tools/list"}"#,
+    );
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (
+            402,
+            r#"{"statusCode": 402, "body": "{\"error\": \"Insufficient wallet balance - execution blocked before running\"}"}"#
+        )
+    );
+    assert_eq!(wallet(), before);
+}
