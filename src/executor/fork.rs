@@ -19,6 +19,7 @@ use std::os::fd::RawFd;
 use serde::Deserialize;
 
 use super::alloc;
+use super::protocol::WireJob;
 use super::worker::Session;
 use crate::runtime::Engine;
 
@@ -46,21 +47,10 @@ struct KeyFields {
     check: bool,
 }
 
+/// The key of a job line, read without building its files (the template does this once per fork).
 fn tenant_of(line: &[u8]) -> String {
     match serde_json::from_slice::<KeyFields>(line) {
-        Ok(k) => crate::executor::protocol::WireJob {
-            code_hash: k.code_hash,
-            files: None,
-            event: serde_json::Value::Null,
-            context: k.context,
-            env: Default::default(),
-            timeout_ms: 0,
-            memory_mb: 0,
-            http: false,
-            log_limit: 0,
-            check: k.check,
-        }
-        .tenant(),
+        Ok(k) => crate::executor::protocol::tenant_key(&k.context, &k.code_hash, k.check),
         // A malformed job is answered by whichever child gets it.
         Err(_) => String::new(),
     }
@@ -236,14 +226,17 @@ fn child(
     let mut line = first;
     let mut runs = 0u32;
     loop {
-        if tenant_of(&line) != tenant {
+        // Parsed once: the key is read from the job that is then run.
+        let job = serde_json::from_slice::<WireJob>(&line);
+        let key = job.as_ref().map(WireJob::tenant).unwrap_or_default();
+        if key != tenant {
             return if write_all(handoff, &line) {
                 EXIT_HANDOFF
             } else {
                 EXIT_STDIN_CLOSED
             };
         }
-        let reply = session.handle(&String::from_utf8_lossy(&line));
+        let reply = session.reply(job);
         if writeln!(out, "{reply}").and_then(|_| out.flush()).is_err() {
             return EXIT_STDIN_CLOSED;
         }

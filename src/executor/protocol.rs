@@ -40,14 +40,19 @@ impl WireJob {
     /// The isolation key of a run: runs with different keys never share an interpreter
     /// (organization, tool and code revision; checks, which run no handler code, share one).
     pub fn tenant(&self) -> String {
-        if self.check {
-            return "\u{0}check".to_string();
-        }
-        format!(
-            "{}\u{1f}{}\u{1f}{}",
-            self.context.organization, self.context.function_id, self.code_hash
-        )
+        tenant_key(&self.context, &self.code_hash, self.check)
     }
+}
+
+/// The isolation key from the fields that make it (see [`WireJob::tenant`]).
+pub fn tenant_key(context: &RunContext, code_hash: &str, check: bool) -> String {
+    if check {
+        return "\u{0}check".to_string();
+    }
+    format!(
+        "{}\u{1f}{}\u{1f}{}",
+        context.organization, context.function_id, code_hash
+    )
 }
 
 /// How a run ended, as far as the handler is concerned.

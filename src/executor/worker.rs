@@ -78,7 +78,12 @@ impl Session {
 
     /// Runs (or checks) one job line and returns the reply line.
     pub fn handle(&mut self, line: &str) -> String {
-        let reply = match serde_json::from_str::<WireJob>(line) {
+        self.reply(serde_json::from_str::<WireJob>(line))
+    }
+
+    /// The reply line to a parsed (or unparsable) job.
+    pub fn reply(&mut self, job: serde_json::Result<WireJob>) -> String {
+        let reply = match job {
             Err(e) => WireReply::Done(RunResult::failed(
                 super::failure_body(self.runtime, "Error", "the emulator sent a malformed job"),
                 e.to_string(),
