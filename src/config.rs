@@ -7,7 +7,115 @@ use std::path::{Path, PathBuf};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use crate::responses::Wording;
+use crate::catalogue::Wording;
+
+/// The organization and key used when `emulator.toml` configures none.
+pub const DEFAULT_ORG: &str = "dev";
+pub const DEFAULT_KEY: &str = "RIV_dev_local_key_0000";
+
+/// Every environment variable the emulator itself reads (handlers see none of them, only their
+/// attached secrets). `[secrets]` entries name further variables of the user's choosing.
+pub const ENVIRONMENT: &[(&str, &str)] = &[
+    (
+        "CORTEX_EMU_LOG",
+        "tracing filter for the server's log (e.g. `debug`, `cortex_emu=trace`)",
+    ),
+    (
+        "CORTEX_EMU_WORKER_BIN",
+        "the `cortex-emu` binary that worker processes run (default: the running executable; \
+         set it when embedding the emulator in another crate's tests)",
+    ),
+    (
+        "CORTEX_EMU_STDIN_LIFELINE",
+        "when set, the server also stops when its standard input closes (for harnesses that run \
+         it as a child process)",
+    ),
+    ("NO_COLOR", "no colour in terminal output (no-color.org)"),
+];
+
+/// Command-line overrides of the configuration, applied once by [`load_config`].
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    pub config: Option<PathBuf>,
+    pub functions: Option<PathBuf>,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub state: Option<PathBuf>,
+    pub in_memory: bool,
+    /// `serve --import DIR`.
+    pub import: Option<PathBuf>,
+    /// Do not read `./emulator.toml` when `config` is unset (the library's defaults).
+    pub ignore_working_dir_config: bool,
+}
+
+/// Reads the configuration (`--config`, else `./emulator.toml` when present, else defaults),
+/// applies the command-line overrides and resolves every path to an absolute one, once: nothing
+/// later depends on the working directory.
+pub fn load_config(opts: &ServeOptions) -> Result<Config, ConfigError> {
+    let path = match &opts.config {
+        Some(p) => Some(p.clone()),
+        None if opts.ignore_working_dir_config => None,
+        None => Some(PathBuf::from("emulator.toml")).filter(|p| p.is_file()),
+    };
+    let mut config = Config::load(path.as_deref())?;
+    if let Some(h) = &opts.host {
+        config.server.host = h.clone();
+    }
+    if let Some(p) = opts.port {
+        config.server.port = p;
+    }
+    let cwd = std::env::current_dir().unwrap_or_default();
+    // Command-line paths are relative to the working directory, config paths to the config.
+    config.functions.dir = match &opts.functions {
+        Some(d) => absolute(&cwd.join(d)),
+        None => absolute(&config.resolve(&config.functions.dir)),
+    };
+    config.state.path = match &opts.state {
+        Some(p) => absolute(&cwd.join(p)),
+        None => absolute(&config.resolve(&config.state.path)),
+    };
+    config.state.in_memory |= opts.in_memory;
+    config.state.import = opts.import.as_ref().map(|d| absolute(&cwd.join(d)));
+    if config.organizations.is_empty() {
+        config.organizations.push(OrganizationConfig {
+            slug: DEFAULT_ORG.into(),
+            name: Some("Local development".into()),
+            balance: None,
+            keys: vec![KeyConfig {
+                name: "dev".into(),
+                key: DEFAULT_KEY.into(),
+                expires: None,
+            }],
+        });
+    }
+    Ok(config)
+}
+
+/// `path` made absolute and without `.`/`..` parts (through symlinks when it exists, so paths
+/// that notify reports compare equal to it).
+fn absolute(path: &Path) -> PathBuf {
+    if let Ok(p) = path.canonicalize() {
+        return p;
+    }
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    // A missing leaf under an existing folder: canonicalize the folder so both agree.
+    match (
+        out.parent().and_then(|p| p.canonicalize().ok()),
+        out.file_name(),
+    ) {
+        (Some(dir), Some(name)) => dir.join(name),
+        _ => out,
+    }
+}
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -22,6 +130,8 @@ pub struct Config {
     pub secrets: BTreeMap<String, SecretSource>,
     /// Catalogue row id (e.g. `G402`) → decoded body text replacing the default.
     pub responses: BTreeMap<String, String>,
+    /// Faults injected from the start (PLATFORM.md §8).
+    pub faults: Vec<FaultConfig>,
     /// Where the file was read from; relative paths in it resolve against its folder.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -78,6 +188,12 @@ pub struct StateConfig {
     /// Largest size of the state database in MB (none by default). Past it, writes fail as on a
     /// full disk: new runs are refused with 507 until there is room again.
     pub max_size_mb: Option<u64>,
+    /// Keep the state in memory only (nothing is written; `--in-memory`).
+    pub in_memory: bool,
+    /// A folder written by `cortex-emu export` whose state replaces this one at start
+    /// (`serve --import DIR`; command line only).
+    #[serde(skip)]
+    pub import: Option<PathBuf>,
 }
 
 impl Default for StateConfig {
@@ -86,6 +202,8 @@ impl Default for StateConfig {
             path: ".cortex-emu/state.db".into(),
             record_activations: true,
             max_size_mb: None,
+            in_memory: false,
+            import: None,
         }
     }
 }
@@ -162,6 +280,69 @@ pub struct KeyConfig {
     pub expires: Option<String>,
 }
 
+/// One injected fault: answer matching requests with a catalogue row, and/or delay them. Every
+/// scope given must match; none given matches every request outside `/_emulator`.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FaultConfig {
+    /// The catalogue row to answer with (e.g. `G402`, `F-deploy`); none = only add latency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<String>,
+    /// Requests whose path starts with this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
+    /// Requests for this tool id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
+    /// Requests whose key belongs to this organization (slug).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
+    /// Only the next N matching requests (then the fault is gone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<u64>,
+    /// Chance that a matching request is hit, above 0 and at most 1 (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probability: Option<f64>,
+    /// Delay added before the request is answered, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<u64>,
+}
+
+impl FaultConfig {
+    /// Refuses what could never match or is not a catalogue row, with a hint.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(r) = &self.response {
+            if crate::catalogue::rows::row(r).is_none() {
+                return Err(format!(
+                    "response {r:?} is not a catalogue row\n  hint: use an id of RESPONSES.md such as G402, A500, F-deploy or P-unavailable (GET /_emulator/v1/catalogue lists them)"
+                ));
+            }
+        }
+        if let Some(route) = &self.route {
+            if !route.starts_with('/') {
+                return Err(format!(
+                    "route {route:?} must start with /\n  hint: a path prefix such as /api/v1/functions/ or /fold"
+                ));
+            }
+        }
+        if let Some(p) = self.probability {
+            if !(p > 0.0 && p <= 1.0) {
+                return Err(format!("probability {p} must be above 0 and at most 1"));
+            }
+        }
+        if self.times == Some(0) {
+            return Err(
+                "times = 0 would never match\n  hint: leave times out to match every request"
+                    .into(),
+            );
+        }
+        if self.response.is_none() && self.latency_ms.is_none() {
+            return Err("a fault needs a response, a latency_ms, or both".into());
+        }
+        Ok(())
+    }
+}
+
 /// A secret's value: a literal, or read from an environment variable (or the `.env` file beside
 /// the config), with an optional default.
 #[derive(Debug, Clone, Deserialize)]
@@ -192,11 +373,8 @@ impl Config {
         let text = std::fs::read_to_string(path)
             .map_err(|e| ConfigError(format!("{}: cannot read: {e}", path.display())))?;
         let mut config = Self::parse(&text, &path.display().to_string())?;
-        config.base_dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| std::env::current_dir().unwrap_or_default());
+        let cwd = std::env::current_dir().unwrap_or_default();
+        config.base_dir = absolute(&cwd.join(path.parent().unwrap_or(Path::new(""))));
         Ok(config)
     }
 
@@ -243,7 +421,7 @@ impl Config {
                     ));
                 }
                 if let Some(exp) = &key.expires {
-                    if crate::store::parse_expiry(exp).is_none() {
+                    if crate::clock::parse_expiry(exp).is_none() {
                         return bad(format!(
                             "key {:?}: expires = {exp:?} is not a date\n  hint: write YYYY-MM-DD or an RFC 3339 timestamp",
                             key.name
@@ -252,15 +430,25 @@ impl Config {
                 }
             }
         }
+        for (i, fault) in self.faults.iter().enumerate() {
+            if let Err(e) = fault.validate() {
+                return bad(format!("[[faults]] number {}: {e}", i + 1));
+            }
+        }
         for id in self.responses.keys() {
-            if !crate::responses::OVERRIDABLE.contains(&id.as_str()) {
+            if !crate::catalogue::OVERRIDABLE.contains(&id.as_str()) {
                 return bad(format!(
                     "[responses] {id:?} is not a catalogue row\n  hint: one of {}",
-                    crate::responses::OVERRIDABLE.join(", ")
+                    crate::catalogue::OVERRIDABLE.join(", ")
                 ));
             }
         }
         Ok(())
+    }
+
+    /// Where the generated admin token is kept for the CLI (beside the state file).
+    pub fn admin_token_path(&self) -> PathBuf {
+        self.state.path.with_file_name("admin-token")
     }
 
     /// Resolves a path written in the config against the config's folder.

@@ -1,310 +1,91 @@
-//! Start-up, the router, the ready line and shutdown.
+//! The composition root: every face mounted on one router, the ready banner, and serving until
+//! shutdown (the CLI's `serve`, and [`crate::Emulator`] for embedding).
 
-use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use axum::routing::{get, post};
 use axum::Router;
-use serde_json::Value;
 
-use crate::config::{Config, KeyConfig, OrganizationConfig};
-use crate::executor::{Executor, ExecutorOptions};
-use crate::registry::{LoadDefaults, Registry, Tool};
-use crate::responses::Catalogue;
-use crate::store::{self, Activation, KeyRecord, Store};
+use crate::app::{App, BuildOptions};
+use crate::config::{load_config, ServeOptions};
+use crate::faces;
 
-/// The organization and key used when `emulator.toml` configures none.
-pub const DEFAULT_ORG: &str = "dev";
-pub const DEFAULT_KEY: &str = "RIV_dev_local_key_0000";
-
-/// Command-line overrides of the configuration.
-#[derive(Debug, Clone, Default)]
-pub struct ServeOptions {
-    pub config: Option<PathBuf>,
-    pub functions: Option<PathBuf>,
-    pub host: Option<String>,
-    pub port: Option<u16>,
-    pub state: Option<PathBuf>,
-    pub in_memory: bool,
-}
-
-pub struct AppState {
-    pub config: Config,
-    pub registry: Arc<Registry>,
-    pub store: Arc<Store>,
-    pub executor: Arc<Executor>,
-    pub catalogue: Catalogue,
-    pub secrets: BTreeMap<String, String>,
-    pub inflight: InFlight,
-    pub started: Instant,
-    pub functions_dir: PathBuf,
-    pub defaults: LoadDefaults,
-    pub admin_token: String,
-    /// Every recorded activation, for the live tail.
-    pub activity: tokio::sync::broadcast::Sender<Arc<Activation>>,
-    pub mcp_sessions: crate::mcp::Sessions,
-}
-
-/// Where the generated admin token is kept for the CLI (beside the state file).
-pub fn admin_token_path(config: &Config, opts: &ServeOptions) -> PathBuf {
-    let state = opts
-        .state
-        .clone()
-        .unwrap_or_else(|| config.resolve(&config.state.path));
-    state.with_file_name("admin-token")
-}
-
-/// The admin token: configured, else the one written by an earlier start, else a new one.
-fn admin_token(config: &Config, opts: &ServeOptions) -> String {
-    if let Some(t) = &config.server.admin_token {
-        return t.clone();
-    }
-    let path = admin_token_path(config, opts);
-    if !opts.in_memory {
-        if let Ok(t) = std::fs::read_to_string(&path) {
-            if !t.trim().is_empty() {
-                return t.trim().to_string();
-            }
-        }
-    }
-    let token = format!("cemu_admin_{}", uuid::Uuid::new_v4().simple());
-    if !opts.in_memory {
-        use std::os::unix::fs::OpenOptionsExt;
-        let written = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&path)
-            .and_then(|mut f| std::io::Write::write_all(&mut f, token.as_bytes()));
-        if let Err(e) = written {
-            eprintln!(
-                "warning: cannot save the admin token to {}: {e}",
-                path.display()
-            );
-        }
-    }
-    token
-}
-
-/// Runs under way, so a forced shutdown can record them as interrupted.
-#[derive(Default)]
-pub struct InFlight {
-    runs: Mutex<HashMap<String, (Activation, String)>>,
-}
-
-pub struct InFlightGuard<'a> {
-    owner: &'a InFlight,
-    id: String,
-}
-
-impl InFlight {
-    #[allow(clippy::too_many_arguments)]
-    pub fn begin(
-        &self,
-        id: &str,
-        key: &KeyRecord,
-        tool: &Tool,
-        version: &str,
-        code_hash: &str,
-        event: &Value,
-        started_at: &str,
-    ) -> InFlightGuard<'_> {
-        let a = Activation {
-            id: id.to_string(),
-            org_id: key.org_id.clone(),
-            tool_id: tool.id.clone(),
-            version: version.to_string(),
-            code_hash: code_hash.to_string(),
-            runtime: tool.runtime.id().to_string(),
-            status: "interrupted".into(),
-            status_code: 500,
-            duration_ms: 0.0,
-            cost_micros: 0,
-            event: serde_json::to_string(event).unwrap_or_default(),
-            response: String::new(),
-            logs: "[cortex-emu] the emulator shut down while this run was in flight\n".into(),
-            error: Some("interrupted by shutdown".into()),
-            started_at: started_at.to_string(),
-            finished_at: String::new(),
-        };
-        self.runs
-            .lock()
-            .unwrap()
-            .insert(id.to_string(), (a, key.id.clone()));
-        InFlightGuard {
-            owner: self,
-            id: id.to_string(),
-        }
-    }
-
-    fn drain(&self) -> Vec<(Activation, String)> {
-        self.runs.lock().unwrap().drain().map(|(_, v)| v).collect()
-    }
-}
-
-impl InFlightGuard<'_> {
-    pub fn finish(self) {}
-}
-
-impl Drop for InFlightGuard<'_> {
-    fn drop(&mut self) {
-        self.owner.runs.lock().unwrap().remove(&self.id);
-    }
-}
-
-/// Reads the configuration: `--config`, else `./emulator.toml` when present, else defaults.
-pub fn load_config(opts: &ServeOptions) -> anyhow::Result<Config> {
-    let path = match &opts.config {
-        Some(p) => Some(p.clone()),
-        None => Some(PathBuf::from("emulator.toml")).filter(|p| p.is_file()),
-    };
-    let mut config = Config::load(path.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
-    if let Some(h) = &opts.host {
-        config.server.host = h.clone();
-    }
-    if let Some(p) = opts.port {
-        config.server.port = p;
-    }
-    if config.organizations.is_empty() {
-        config.organizations.push(OrganizationConfig {
-            slug: DEFAULT_ORG.into(),
-            name: Some("Local development".into()),
-            balance: None,
-            keys: vec![KeyConfig {
-                name: "dev".into(),
-                key: DEFAULT_KEY.into(),
-                expires: None,
-            }],
-        });
-    }
-    Ok(config)
-}
-
-/// Everything a running emulator holds, built from the configuration.
-pub fn build_state(config: Config, opts: &ServeOptions) -> anyhow::Result<Arc<AppState>> {
-    let functions_dir = match &opts.functions {
-        Some(d) => d.clone(),
-        None => config.resolve(&config.functions.dir),
-    };
-    let store = if opts.in_memory {
-        Store::open(None)?
-    } else {
-        let path = match &opts.state {
-            Some(p) => p.clone(),
-            None => config.resolve(&config.state.path),
-        };
-        Store::open(Some(&path))
-            .with_context(|| format!("cannot open the state database {}", path.display()))?
-    };
-    store.seed(&config, &config.organizations.clone())?;
-    if let Some(mb) = config.state.max_size_mb {
-        store.limit_size(mb.saturating_mul(1024 * 1024))?;
-    }
-    let defaults = LoadDefaults {
-        organization: config.organizations[0].slug.clone(),
-    };
-    let registry = Arc::new(Registry::scan(&functions_dir, &defaults));
-    if !functions_dir.is_dir() && std::fs::create_dir_all(&functions_dir).is_ok() {
-        eprintln!(
-            "note: created the empty functions folder {}; tools added there are picked up",
-            functions_dir.display()
-        );
-    }
-    let (secrets, missing) = config.secret_values();
-    for m in missing {
-        eprintln!("warning: secret {m} has no value; tools that attach it will not see it");
-    }
-    let executor = Executor::new(ExecutorOptions::new(config.executor.workers));
-    let admin_token = admin_token(&config, opts);
-    let catalogue = Catalogue {
-        wording: config.profile.wording,
-        overrides: config.responses.clone(),
-    };
-    Ok(Arc::new(AppState {
-        config,
-        registry,
-        store,
-        executor,
-        catalogue,
-        secrets,
-        inflight: InFlight::default(),
-        started: Instant::now(),
-        functions_dir,
-        defaults,
-        admin_token,
-        activity: tokio::sync::broadcast::channel(1024).0,
-        mcp_sessions: Default::default(),
-    }))
-}
-
-pub fn router(state: Arc<AppState>) -> Router {
+pub fn router(app: Arc<App>) -> Router {
+    let sessions = Arc::new(faces::mcp::Sessions::default());
+    faces::mcp::follow_reloads(&app, &sessions);
     Router::new()
         .route(
             "/api/v1/functions/{function_id}/invoke",
-            post(crate::gateway::invoke_latest),
+            post(faces::gateway::invoke_latest),
         )
         .route(
             "/api/v1/functions/{function_id}/{version}/invoke",
-            post(crate::gateway::invoke_version),
+            post(faces::gateway::invoke_version),
         )
         .route_service(
             "/api/v1/marketplace/mcp",
             tower::ServiceBuilder::new()
                 .layer(axum::middleware::from_fn_with_state(
-                    state.clone(),
-                    crate::marketplace::require_key,
+                    app.clone(),
+                    faces::marketplace::require_key,
                 ))
-                .service(crate::marketplace::service(state.clone())),
+                .service(faces::marketplace::service(app.clone())),
         )
         .route("/_emulator/health", get(health))
         .route(
             "/mcp/{tool_id}",
-            post(crate::mcp::post)
-                .get(crate::mcp::get)
-                .delete(crate::mcp::delete),
+            post(faces::mcp::post)
+                .get(faces::mcp::get)
+                .delete(faces::mcp::delete),
         )
-        .route("/_emulator/openapi.json", get(crate::admin::openapi))
-        .merge(crate::admin::router())
-        .fallback(crate::gateway::not_found)
-        .method_not_allowed_fallback(crate::gateway::method_not_allowed)
-        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
-            Duration::from_secs(state.config.server.read_timeout_secs.max(1)),
+        .route("/_emulator/openapi.json", get(faces::admin::openapi))
+        .merge(faces::admin::router(app.clone()))
+        .fallback(faces::gateway::not_found)
+        .method_not_allowed_fallback(faces::gateway::method_not_allowed)
+        .layer(axum::Extension(sessions))
+        // Every route, planes included, passes the one fault check.
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            faces::faults::inject,
         ))
-        .with_state(state)
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            Duration::from_secs(app.config.server.read_timeout_secs.max(1)),
+        ))
+        .with_state(app)
 }
 
 async fn health(
-    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+    axum::extract::State(app): axum::extract::State<Arc<App>>,
 ) -> axum::response::Response {
     let body = serde_json::json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
-        "tools": state.registry.list().len(),
-        "uptime_ms": state.started.elapsed().as_millis() as u64,
-        "workers": state.executor.worker_pids(),
-        "problems": state.registry.problems(),
+        "tools": app.registry.list().len(),
+        "uptime_ms": app.started.elapsed().as_millis() as u64,
+        "workers": app.executor.worker_pids(),
+        "problems": app.registry.problems(),
     });
-    crate::responses::json_response(axum::http::StatusCode::OK, body.to_string())
+    faces::reply::json_response(axum::http::StatusCode::OK, body.to_string())
 }
 
-fn banner(state: &AppState, addr: SocketAddr, startup: Duration) -> String {
-    let tools = state.registry.list();
+fn banner(app: &App, addr: SocketAddr, startup: Duration) -> String {
+    let tools = app.registry.list();
     let mut s = format!(
         "cortex-emu {} ready on http://{addr} ({} tools, profile {:?}, {:.0} ms)\n",
         env!("CARGO_PKG_VERSION"),
         tools.len(),
-        state.config.profile.wording,
+        app.config.profile.wording,
         startup.as_secs_f64() * 1000.0
     )
     .replace("Cortexone", "cortexone")
     .replace("Rival", "rival");
     for t in &tools {
-        let version = state
+        let version = app
             .store
             .published(&t.id)
             .first()
@@ -318,88 +99,113 @@ fn banner(state: &AppState, addr: SocketAddr, startup: Duration) -> String {
             version
         ));
     }
-    for p in state.registry.problems() {
+    for p in app.registry.problems() {
         s.push_str(&format!("  skipped folder {}: {}\n", p.folder, p.message));
     }
-    if let Some(org) = state.config.organizations.first() {
+    if let Some(org) = app.config.organizations.first() {
         if let Some(k) = org.keys.first() {
             s.push_str(&format!("  dev key ({}): {}\n", org.slug, k.key));
         }
     }
-    s.push_str(&format!("  admin token: {}\n", state.admin_token));
+    s.push_str(&format!("  admin token: {}\n", app.admin_token));
     s
 }
 
-/// Runs the emulator until Ctrl-C or SIGTERM.
-pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
-    let t0 = Instant::now();
-    let config = load_config(&opts)?;
-    let state = build_state(config, &opts)?;
-    let addr: SocketAddr = format!("{}:{}", state.config.server.host, state.config.server.port)
+/// Binds the configured address (a clear error when it is taken).
+pub async fn bind(app: &App) -> anyhow::Result<tokio::net::TcpListener> {
+    let (host, port) = (&app.config.server.host, app.config.server.port);
+    let addr: SocketAddr = format!("{host}:{port}")
         .parse()
-        .with_context(|| {
-            format!(
-                "{}:{} is not an address to listen on",
-                state.config.server.host, state.config.server.port
-            )
-        })?;
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        .with_context(|| format!("{host}:{port} is not an address to listen on"))?;
+    tokio::net::TcpListener::bind(addr).await.with_context(|| {
         format!("cannot listen on {addr} (is another emulator running? try --port 0)")
-    })?;
-    let addr = listener.local_addr()?;
+    })
+}
+
+/// Starts what a served emulator runs beside its router: warm workers, the store's tool table
+/// and hot reload. The returned watcher stops watching when dropped.
+pub fn start_background(app: &Arc<App>, warn: bool) -> Option<crate::domain::reload::WatchHandle> {
     let runtimes: std::collections::HashSet<_> =
-        state.registry.list().iter().map(|t| t.runtime).collect();
-    state.executor.prewarm(runtimes);
-    for t in state.registry.list() {
-        if state.store.org_by_slug(&t.organization).is_none() {
-            eprintln!("warning: tool {} belongs to organization {:?}, which emulator.toml does not define", t.id, t.organization);
+        app.registry.list().iter().map(|t| t.runtime).collect();
+    app.executor.prewarm(runtimes);
+    if warn {
+        for t in app.registry.list() {
+            if app.store.org_by_slug(&t.organization).is_none() {
+                eprintln!(
+                    "warning: tool {} belongs to organization {:?}, which emulator.toml does not define",
+                    t.id, t.organization
+                );
+            }
         }
-        let _ = state.store.upsert_tool(&t).await;
     }
-    let _watch = match crate::registry::watch::spawn(
-        state.clone(),
-        state.functions_dir.clone(),
-        state.defaults.clone(),
-    ) {
+    app.track_tools_in_store();
+    match crate::domain::reload::spawn(app.clone()) {
         Ok(w) => Some(w),
         Err(e) => {
-            eprintln!(
-                "warning: hot reload is off: cannot watch {}: {e}",
-                state.functions_dir.display()
-            );
+            if warn {
+                eprintln!(
+                    "warning: hot reload is off: cannot watch {}: {e}",
+                    app.config.functions.dir.display()
+                );
+            }
             None
         }
-    };
-    print!("{}", banner(&state, addr, t0.elapsed()));
-    use std::io::Write;
-    let _ = std::io::stdout().flush();
+    }
+}
 
+/// Serves `app` on `listener` until `shutdown` resolves (mini-redis's `run(listener,
+/// shutdown)`), then lets runs in flight finish for up to `grace`, records the ones still
+/// running as interrupted, and closes the store.
+pub async fn run_until(
+    app: Arc<App>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()>,
+    grace: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let app = router(state.clone());
-    let read_timeout = Duration::from_secs(state.config.server.read_timeout_secs.max(1));
-    let server = tokio::spawn(crate::connections::serve(
+    let read_timeout = Duration::from_secs(app.config.server.read_timeout_secs.max(1));
+    let server = tokio::spawn(faces::connections::serve(
         listener,
-        app,
+        router(app.clone()),
         read_timeout,
         async {
             let _ = stop_rx.await;
         },
     ));
-    shutdown_signal().await;
-    eprintln!("cortex-emu: shutting down; waiting for runs in flight (Ctrl-C again to stop now)");
+    shutdown.await;
     let _ = stop_tx.send(());
     tokio::select! {
         _ = server => {}
-        _ = shutdown_signal() => {}
+        _ = grace => {}
         _ = tokio::time::sleep(Duration::from_secs(30)) => {}
     }
-    for (a, key_id) in state.inflight.drain() {
-        let mut a = a;
-        a.finished_at = store::now_rfc3339();
-        let _ = state.store.record_run(a, Some(key_id)).await;
+    for (mut a, key_id) in app.inflight.drain() {
+        a.finished_at = app.clock.rfc3339();
+        let _ = app.store.record_run(a, Some(key_id)).await;
     }
-    state.store.close();
+    app.store.close();
     Ok(())
+}
+
+/// Runs the emulator until Ctrl-C or SIGTERM (the CLI's `serve`).
+pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
+    let t0 = Instant::now();
+    let config = load_config(&opts)?;
+    let app = App::build(config, &BuildOptions::default())?;
+    let listener = bind(&app).await?;
+    let addr = listener.local_addr()?;
+    let _watch = start_background(&app, true);
+    print!("{}", banner(&app, addr, t0.elapsed()));
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let _runtime_file = crate::domain::running::announce(&app.config, addr);
+    let shutdown = async {
+        shutdown_signal().await;
+        eprintln!(
+            "cortex-emu: shutting down; waiting for runs in flight (Ctrl-C again to stop now)"
+        );
+    };
+    run_until(app, listener, shutdown, shutdown_signal()).await
 }
 
 /// Ctrl-C, SIGTERM, or (with `CORTEX_EMU_STDIN_LIFELINE=1`, for harnesses that embed the

@@ -7,6 +7,7 @@
 //! server. Workers are replaced in the background so the next request finds a warm one.
 
 pub mod alloc;
+pub mod entry;
 pub(crate) mod fork;
 pub mod protocol;
 pub mod worker;
@@ -21,8 +22,8 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::Semaphore;
 
+use crate::catalogue::handler;
 use crate::registry::{Bundle, Runtime};
-use crate::responses::handler;
 use protocol::{RunResult, RunStatus, WireJob, WireReply};
 
 /// How the server starts workers.
@@ -35,6 +36,8 @@ pub struct ExecutorOptions {
 }
 
 impl ExecutorOptions {
+    /// `CORTEX_EMU_WORKER_BIN`, else the running executable (the `cortex-emu` binary itself;
+    /// an embedding crate names the binary through [`crate::EmulatorBuilder::worker_program`]).
     pub fn new(workers: usize) -> Self {
         let program = std::env::var_os("CORTEX_EMU_WORKER_BIN")
             .map(PathBuf::from)
@@ -446,6 +449,14 @@ fn internal_failure(runtime: Runtime, message: String) -> RunResult {
     )
 }
 
+/// Whether a worker died of native stack exhaustion: Rust prints "has overflowed its stack" and
+/// aborts; a guard-page hit without that message is a SIGSEGV.
+fn stack_overflowed(status: Option<std::process::ExitStatus>, stderr_tail: &str) -> bool {
+    use std::os::unix::process::ExitStatusExt;
+    stderr_tail.contains("has overflowed its stack")
+        || status.and_then(|s| s.signal()) == Some(libc::SIGSEGV)
+}
+
 /// Describes a worker that died mid-run in the runtime's own words (PLATFORM.md §2.3).
 fn crashed(
     runtime: Runtime,
@@ -468,9 +479,9 @@ fn crashed(
             ),
             Runtime::Lua => ("RuntimeError", "not enough memory".to_string()),
         }
-    } else {
-        // Interpreters die natively almost only from stack exhaustion (deep recursion in native
-        // code, serializing deeply nested data), so production's stack-overflow wording is used.
+    } else if stack_overflowed(status, stderr_tail) {
+        // Deep recursion in native code (serializing deeply nested data, say): production's
+        // stack-overflow wording.
         match runtime {
             Runtime::Python => (
                 "RecursionError",
@@ -479,6 +490,26 @@ fn crashed(
             Runtime::Javascript => ("RangeError", "Maximum call stack size exceeded".to_string()),
             Runtime::Lua => ("RuntimeError", "stack overflow".to_string()),
         }
+    } else {
+        // Anything else is the interpreter failing, which production would not do: say so
+        // rather than dress it up as a stack overflow.
+        let kind = match runtime {
+            Runtime::Python => "SystemError",
+            Runtime::Javascript => "Error",
+            Runtime::Lua => "RuntimeError",
+        };
+        let cause = stderr_tail
+            .lines()
+            .find(|l| l.contains("panicked at") || l.contains("fatal"))
+            .map(|l| format!(" ({})", l.trim()))
+            .unwrap_or_default();
+        (
+            kind,
+            format!(
+                "internal error: the {} interpreter crashed{cause}",
+                runtime.name()
+            ),
+        )
     };
     let how = match status {
         Some(s) if s.signal().is_some() => format!("killed by signal {}", s.signal().unwrap_or(0)),

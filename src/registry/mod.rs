@@ -1,8 +1,6 @@
 //! Tool folders: `<functions>/<folder>/cortexone_function.{py,js,lua}` plus an optional
 //! `tool.toml`. A folder that is not a valid tool is reported and skipped; the others load.
-//! `watch` hot-reloads folders as they change.
-
-pub mod watch;
+//! `domain::reload` hot-reloads folders as they change.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -440,4 +438,40 @@ pub fn folder_label(folder: &Path) -> String {
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default()
+}
+
+/// `1.0`, `1.0.0` and `v1.0.0` name the same version; `draft` names the working copy.
+pub enum VersionSpec {
+    Latest,
+    Draft,
+    Number(String),
+}
+
+pub fn parse_version(raw: Option<&str>) -> Option<VersionSpec> {
+    let Some(raw) = raw else {
+        return Some(VersionSpec::Latest);
+    };
+    let v = raw.trim();
+    if v.eq_ignore_ascii_case("draft") {
+        return Some(VersionSpec::Draft);
+    }
+    if v.eq_ignore_ascii_case("latest") {
+        return Some(VersionSpec::Latest);
+    }
+    let digits = v.strip_prefix(['v', 'V']).unwrap_or(v);
+    let parts: Vec<&str> = digits.split('.').collect();
+    if parts.is_empty() || parts.len() > 3 {
+        return None;
+    }
+    let mut nums = [0u64; 3];
+    for (i, p) in parts.iter().enumerate() {
+        if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        nums[i] = p.parse().ok()?;
+    }
+    Some(VersionSpec::Number(format!(
+        "{}.{}.{}",
+        nums[0], nums[1], nums[2]
+    )))
 }

@@ -8,15 +8,15 @@ use std::time::Instant;
 use boa_engine::property::Attribute;
 use boa_engine::value::JsVariant;
 use boa_engine::{
-    js_string, Context, JsError, JsNativeErrorKind, JsObject, JsResult, JsString, JsValue,
-    NativeFunction, Source,
+    js_string, Context, JsError, JsNativeError, JsNativeErrorKind, JsObject, JsResult, JsString,
+    JsValue, NativeFunction, Source,
 };
 use serde_json::{Map, Number, Value};
 
 use super::{finished, normalize, ConvertError, Engine, Files, MAX_DEPTH};
+use crate::catalogue::handler::script;
 use crate::executor::protocol::{push_log, RunResult, WireJob};
 use crate::jsonfmt::{self, Style};
-use crate::responses::handler::script;
 
 const ENTRY: &str = "cortexone_function.js";
 /// Recursive JS calls allowed; Boa's default (512) is far below V8's, and crashes past the native
@@ -25,6 +25,9 @@ const RECURSION_LIMIT: usize = 10_000;
 
 thread_local! {
     static LOGS: RefCell<(String, usize)> = const { RefCell::new((String::new(), 0)) };
+    /// `Object.keys` of the context about to run, taken before any handler code: a handler that
+    /// rebinds `Object` or `Object.keys` (as V8 allows) cannot change how the host serializes.
+    static OBJECT_KEYS: RefCell<Option<JsObject>> = const { RefCell::new(None) };
 }
 
 /// Keeps the next run's context ready: it is built after a run has answered, off the request
@@ -47,6 +50,15 @@ fn base_context() -> JsResult<Context> {
     ctx.runtime_limits_mut()
         .set_recursion_limit(RECURSION_LIMIT);
     install_console(&mut ctx)?;
+    let keys = ctx
+        .intrinsics()
+        .constructors()
+        .object()
+        .constructor()
+        .get(js_string!("keys"), &mut ctx)?
+        .as_object()
+        .ok_or_else(|| JsNativeError::typ().with_message("Object.keys is missing"))?;
+    OBJECT_KEYS.with(|k| *k.borrow_mut() = Some(keys));
     Ok(ctx)
 }
 
@@ -125,13 +137,13 @@ fn run_once(
 ) -> Result<super::Normalized, Failure> {
     let source = files.get(ENTRY).map(String::as_str).unwrap_or("");
     let ctx = &mut fresh;
-    install_process_env(ctx, job).map_err(|e| failure(e, ctx))?;
+    install_process_env(ctx, job).map_err(|e| failure(e, ctx, source))?;
     ctx.eval(Source::from_bytes(source).with_path(std::path::Path::new(ENTRY)))
-        .map_err(|e| failure(e, ctx))?;
+        .map_err(|e| failure(e, ctx, source))?;
     let handler = ctx
         .global_object()
         .get(js_string!("cortexone_handler"), ctx)
-        .map_err(|e| failure(e, ctx))?;
+        .map_err(|e| failure(e, ctx, source))?;
     let Some(handler) = handler.as_object().filter(|o| o.is_callable()) else {
         return Err(Failure {
             kind: "ReferenceError".into(),
@@ -139,11 +151,11 @@ fn run_once(
             full: "ReferenceError: cortexone_handler is not defined (cortexone_function.js must define a global function cortexone_handler(event, context))".into(),
         });
     };
-    let event = JsValue::from_json(&job.event, ctx).map_err(|e| failure(e, ctx))?;
+    let event = JsValue::from_json(&job.event, ctx).map_err(|e| failure(e, ctx, source))?;
     let context = JsObject::with_object_proto(ctx.intrinsics());
     let returned = handler
         .call(&JsValue::undefined(), &[event, context.into()], ctx)
-        .map_err(|e| failure(e, ctx))?;
+        .map_err(|e| failure(e, ctx, source))?;
     if returned.as_promise().is_some() {
         return Err(Failure {
             kind: "TypeError".into(),
@@ -154,10 +166,10 @@ fn run_once(
     let value = if returned.is_undefined() {
         None
     } else {
-        let keys = object_keys(ctx).map_err(|e| failure(e, ctx))?;
+        let keys = object_keys(ctx).map_err(|e| failure(e, ctx, source))?;
         Some(
             to_json(&returned, ctx, &keys, 0, &mut Vec::new()).map_err(|e| match e {
-                Converted::Js(e) => failure(e, ctx),
+                Converted::Js(e) => failure(e, ctx, source),
                 Converted::Shape(c) => Failure {
                     kind: "TypeError".into(),
                     details: convert_message(&c),
@@ -241,13 +253,13 @@ fn console_log(_this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult
     Ok(JsValue::undefined())
 }
 
-fn object_keys(ctx: &mut Context) -> JsResult<JsObject> {
-    let object = ctx.global_object().get(js_string!("Object"), ctx)?;
-    let keys = object
-        .as_object()
-        .expect("Object is an object")
-        .get(js_string!("keys"), ctx)?;
-    Ok(keys.as_object().expect("Object.keys is a function"))
+/// The host's own `Object.keys` (see `OBJECT_KEYS`).
+fn object_keys(_ctx: &mut Context) -> JsResult<JsObject> {
+    OBJECT_KEYS.with(|k| k.borrow().clone()).ok_or_else(|| {
+        JsNativeError::typ()
+            .with_message("the JavaScript context is not ready")
+            .into()
+    })
 }
 
 enum Converted {
@@ -326,7 +338,13 @@ fn to_json(
                 Value::Array(items)
             } else {
                 let keys = keys_fn.call(&JsValue::undefined(), &[obj.clone().into()], ctx)?;
-                let keys = keys.as_object().expect("Object.keys returns an array");
+                let keys = keys.as_object().ok_or_else(|| {
+                    Converted::Js(
+                        JsNativeError::typ()
+                            .with_message("Object.keys did not return an array")
+                            .into(),
+                    )
+                })?;
                 let len = keys.get(js_string!("length"), ctx)?.to_length(ctx)?;
                 let mut map = Map::new();
                 for i in 0..len {
@@ -349,7 +367,7 @@ fn to_json(
 }
 
 /// Turns a thrown value into the documented `type` / `details` pair.
-fn failure(e: JsError, ctx: &mut Context) -> Failure {
+fn failure(e: JsError, ctx: &mut Context, source: &str) -> Failure {
     // An object thrown by JS (`throw new TypeError(...)`, a subclass, or a plain object with name
     // and message) reports its own `name` and `message`, as V8 does.
     if let Some(value) = e.as_opaque() {
@@ -366,7 +384,8 @@ fn failure(e: JsError, ctx: &mut Context) -> Failure {
                 .map(|s| s.to_std_string_escaped());
             if name.is_some() || message.is_some() {
                 let kind = name.unwrap_or_else(|| "Error".into());
-                let details = v8_wording(&kind, message.unwrap_or_default());
+                // A value the handler threw keeps its own text.
+                let details = message.unwrap_or_default();
                 let full = format!("{kind}: {details}\n{e}");
                 return Failure {
                     kind,
@@ -399,7 +418,9 @@ fn failure(e: JsError, ctx: &mut Context) -> Failure {
                 _ => "Error",
             }
             .to_string();
-            let details = v8_wording(&kind, native.message().to_string());
+            let at = super::v8_wording::error_position(&e.to_string(), ENTRY);
+            let details =
+                super::v8_wording::to_v8_in(&kind, &native.message().to_string(), source, at);
             Failure {
                 full: format!("{kind}: {details}\n{e}"),
                 kind,
@@ -424,14 +445,4 @@ fn failure(e: JsError, ctx: &mut Context) -> Failure {
             }
         }
     }
-}
-
-/// V8's wording for the common mistakes where Boa words them differently (PLATFORM.md §2.3).
-fn v8_wording(kind: &str, message: String) -> String {
-    if kind == "TypeError" {
-        if let Some(rest) = message.strip_prefix("not a callable function") {
-            return format!("is not a function{rest}");
-        }
-    }
-    message
 }

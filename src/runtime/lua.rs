@@ -9,9 +9,9 @@ use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value as LuaVal
 use serde_json::{Map, Number, Value};
 
 use super::{finished, normalize, ConvertError, Engine, Files, MAX_DEPTH};
+use crate::catalogue::handler::script;
 use crate::executor::protocol::{push_log, RunResult, WireJob};
 use crate::jsonfmt::{self, Style};
-use crate::responses::handler::script;
 
 const CHUNK: &str = "cortexone_function.lua";
 

@@ -4,6 +4,7 @@
 pub mod javascript;
 pub mod lua;
 pub mod python;
+pub(crate) mod v8_wording;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -128,7 +128,7 @@ impl Engine for PythonEngine {
             Ok(h) => h,
             Err(e) => {
                 return RunResult::failed(
-                    crate::responses::handler::python("the Python runtime failed to start"),
+                    crate::catalogue::handler::python("the Python runtime failed to start"),
                     e.clone(),
                     String::new(),
                 )
@@ -181,7 +181,7 @@ impl Engine for PythonEngine {
                 duration_ms: o.duration_ms,
             },
             Err(e) => RunResult::failed(
-                crate::responses::handler::python(
+                crate::catalogue::handler::python(
                     "internal error in the emulator's Python harness",
                 ),
                 e,

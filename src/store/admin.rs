@@ -3,9 +3,7 @@
 use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 
-use super::{
-    hash_key, now_rfc3339, parse_expiry, Activation, KeyRecord, Organization, Store, StoreError,
-};
+use super::{hash_key, parse_expiry, Activation, KeyRecord, Organization, Store, StoreError};
 
 /// A key as listed (never the key itself).
 #[derive(Debug, Clone, Serialize)]
@@ -61,12 +59,13 @@ fn activation_from(r: &Row<'_>) -> rusqlite::Result<Activation> {
         error: r.get(13)?,
         started_at: r.get(14)?,
         finished_at: r.get(15)?,
+        injected: r.get(16)?,
     })
 }
 
 const ACTIVATION_COLUMNS: &str =
     "id, org_id, tool_id, version, code_hash, runtime, status, status_code, duration_ms,
-     cost_micros, event, response, logs, error, started_at, finished_at";
+     cost_micros, event, response, logs, error, started_at, finished_at, injected";
 
 impl Store {
     pub fn organizations(&self) -> Vec<Organization> {
@@ -93,8 +92,8 @@ impl Store {
             name: name.to_string(),
         };
         let o = org.clone();
+        let now = self.clock.rfc3339();
         self.call(move |c| {
-            let now = now_rfc3339();
             c.execute(
                 "INSERT INTO organizations (id, slug, name, created_at) VALUES (?1, ?2, ?3, ?4)",
                 params![o.id, o.slug, o.name, now],
@@ -150,7 +149,7 @@ impl Store {
             revoked: false,
         };
         let (r, h) = (rec.clone(), hash_key(&key));
-        let created_at = now_rfc3339();
+        let created_at = self.clock.rfc3339();
         let at = created_at.clone();
         self.call(move |c| {
             c.execute(
@@ -216,11 +215,12 @@ impl Store {
     /// Revokes a key; effective for the very next request.
     pub async fn revoke_key(&self, id: &str) -> Result<bool, StoreError> {
         let key_id = id.to_string();
+        let now = self.clock.rfc3339();
         let changed: usize = self
             .call(move |c| {
                 c.execute(
                     "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-                    params![key_id, now_rfc3339()],
+                    params![key_id, now],
                 )
             })
             .await?;
@@ -245,10 +245,11 @@ impl Store {
         crate::money::add_to_balance(self.balance_micros(org_id), amount_micros)
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let (o, l) = (org_id.to_string(), label.to_string());
+        let now = self.clock.rfc3339();
         self.call(move |c| {
             c.execute(
                 "INSERT INTO ledger (org_id, amount_micros, label, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![o, amount_micros, l, now_rfc3339()],
+                params![o, amount_micros, l, now],
             )?;
             Ok(())
         })
@@ -294,8 +295,8 @@ impl Store {
         let version = f
             .version
             .as_deref()
-            .map(|v| match crate::gateway::parse_version(Some(v)) {
-                Some(crate::gateway::VersionSpec::Number(n)) => n,
+            .map(|v| match crate::registry::parse_version(Some(v)) {
+                Some(crate::registry::VersionSpec::Number(n)) => n,
                 _ => v.to_string(),
             });
         self.call(move |c| {

@@ -12,15 +12,19 @@ use std::path::Path;
 use std::sync::{mpsc, Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::registry::Visibility;
 
 pub use crate::money::MICROS;
+
+/// The file an export folder holds: a complete SQLite copy of the state.
+pub const EXPORT_FILE: &str = "state.db";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -28,8 +32,19 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("the database writer has stopped")]
     Closed,
+    /// The request was refused for a reason its sender can fix (a client error).
     #[error("{0}")]
     Invalid(String),
+    /// A statement failed on the writer thread (the emulator's fault, not the caller's).
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl StoreError {
+    /// Whether the caller caused it (answered 4xx) rather than the store (5xx, logged).
+    pub fn is_client_error(&self) -> bool {
+        matches!(self, StoreError::Invalid(_))
+    }
 }
 
 type AnyBox = Box<dyn Any + Send>;
@@ -79,6 +94,8 @@ pub struct Activation {
     pub error: Option<String>,
     pub started_at: String,
     pub finished_at: String,
+    /// Answered by fault injection: the handler did not run.
+    pub injected: bool,
 }
 
 pub struct Store {
@@ -96,10 +113,8 @@ pub struct Store {
     credit_lock: tokio::sync::Mutex<()>,
     /// Set by the writer when a write failed for want of space; cleared by a write probe.
     unwritable: Arc<std::sync::atomic::AtomicBool>,
-}
-
-pub fn now_rfc3339() -> String {
-    Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    /// The emulator's clock: timestamps and key expiry read it.
+    clock: Arc<Clock>,
 }
 
 pub fn hash_key(key: &str) -> String {
@@ -109,15 +124,7 @@ pub fn hash_key(key: &str) -> String {
         .collect()
 }
 
-/// `YYYY-MM-DD` (valid through the end of that day, UTC) or an RFC 3339 timestamp.
-pub fn parse_expiry(s: &str) -> Option<DateTime<Utc>> {
-    if let Ok(d) = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
-        return d.succ_opt()?.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
-    }
-    DateTime::parse_from_rfc3339(s.trim())
-        .ok()
-        .map(|d| d.with_timezone(&Utc))
-}
+pub use crate::clock::parse_expiry;
 
 pub use crate::money::{format_micros, to_micros};
 
@@ -176,7 +183,17 @@ fn ledger_sums(conn: &Connection) -> rusqlite::Result<Vec<(String, i64)>> {
 
 impl Store {
     /// Opens (creating and migrating) the database at `path`, or an in-memory one.
-    pub fn open(path: Option<&Path>) -> Result<Arc<Self>, StoreError> {
+    pub fn open(path: Option<&Path>, clock: Arc<Clock>) -> Result<Arc<Self>, StoreError> {
+        Self::open_importing(path, None, clock)
+    }
+
+    /// Opens the state like [`Store::open`], first replacing its content with the export in
+    /// `import` (a `state.db` written by [`Store::export`]), migrated to this version.
+    pub fn open_importing(
+        path: Option<&Path>,
+        import: Option<&Path>,
+        clock: Arc<Clock>,
+    ) -> Result<Arc<Self>, StoreError> {
         let mut conn = match path {
             Some(p) => {
                 if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -190,6 +207,23 @@ impl Store {
             None => Connection::open_in_memory()?,
         };
         conn.busy_timeout(Duration::from_secs(5))?;
+        if let Some(source) = import {
+            let from =
+                Connection::open_with_flags(source, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                    .map_err(|e| {
+                        StoreError::Invalid(format!(
+                            "cannot read the export {}: {e}",
+                            source.display()
+                        ))
+                    })?;
+            let backup = rusqlite::backup::Backup::new(&from, &mut conn)?;
+            backup
+                .run_to_completion(1024, Duration::ZERO, None)
+                .map_err(|e| {
+                    StoreError::Invalid(format!("cannot import {}: {e}", source.display()))
+                })?;
+            drop(backup);
+        }
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -205,6 +239,7 @@ impl Store {
             seq: std::sync::atomic::AtomicI64::new(0),
             credit_lock: tokio::sync::Mutex::new(()),
             unwritable: Arc::default(),
+            clock,
         };
         store.load_caches(&conn)?;
         let (tx, rx) = mpsc::channel::<Command>();
@@ -309,17 +344,30 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
+        self.queue(f).await
+    }
+
+    /// Queues `f` for the writer now; the returned future resolves after its commit.
+    fn queue<T, F>(&self, f: F) -> impl std::future::Future<Output = Result<T, StoreError>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let work: Work = Box::new(move |c| f(c).map(|v| Box::new(v) as AnyBox));
         let reply: Reply = Box::new(move |r| {
             let _ = tx.send(r);
         });
-        self.sender()?
-            .send(Command { work, reply })
-            .map_err(|_| StoreError::Closed)?;
-        let out = rx.await.map_err(|_| StoreError::Closed)?;
-        out.map(|b| *b.downcast::<T>().expect("writer returns the caller's type"))
-            .map_err(StoreError::Invalid)
+        let sent = self.sender().and_then(|s| {
+            s.send(Command { work, reply })
+                .map_err(|_| StoreError::Closed)
+        });
+        async move {
+            sent?;
+            let out = rx.await.map_err(|_| StoreError::Closed)?;
+            out.map(|b| *b.downcast::<T>().expect("writer returns the caller's type"))
+                .map_err(StoreError::Failed)
+        }
     }
 
     /// Blocking form of [`Store::call`], for start-up and the CLI.
@@ -338,7 +386,7 @@ impl Store {
             .map_err(|_| StoreError::Closed)?;
         let out = rx.recv().map_err(|_| StoreError::Closed)?;
         out.map(|b| *b.downcast::<T>().expect("writer returns the caller's type"))
-            .map_err(StoreError::Invalid)
+            .map_err(StoreError::Failed)
     }
 
     /// Stops the writer after it has committed everything queued.
@@ -369,8 +417,8 @@ impl Store {
                         name: org.name.clone().unwrap_or_else(|| org.slug.clone()),
                     };
                     let r = rec.clone();
+                    let now = self.clock.rfc3339();
                     self.call_blocking(move |c| {
-                        let now = now_rfc3339();
                         c.execute(
                             "INSERT INTO organizations (id, slug, name, created_at) VALUES (?1, ?2, ?3, ?4)",
                             params![r.id, r.slug, r.name, now],
@@ -404,13 +452,14 @@ impl Store {
                 };
                 let r = rec.clone();
                 let h = hash.clone();
+                let now = self.clock.rfc3339();
                 self.call_blocking(move |c| {
                     c.execute(
                         "INSERT INTO api_keys (id, org_id, name, prefix, hash, created_at, expires_at)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                          ON CONFLICT(hash) DO UPDATE SET org_id = excluded.org_id, name = excluded.name,
                              expires_at = excluded.expires_at",
-                        params![r.id, r.org_id, r.name, r.prefix, h, now_rfc3339(),
+                        params![r.id, r.org_id, r.name, r.prefix, h, now,
                                 r.expires_at.map(|e| e.to_rfc3339())],
                     )?;
                     Ok(())
@@ -425,10 +474,15 @@ impl Store {
     pub fn authenticate(&self, raw_key: &str) -> Option<KeyRecord> {
         let keys = self.keys.read().unwrap();
         let k = keys.get(&hash_key(raw_key))?;
-        if k.revoked || k.expires_at.is_some_and(|e| e <= Utc::now()) {
+        if k.revoked || k.expires_at.is_some_and(|e| e <= self.clock.now()) {
             return None;
         }
         Some(k.clone())
+    }
+
+    /// The clock every timestamp and expiry of this state reads.
+    pub fn clock(&self) -> &Arc<Clock> {
+        &self.clock
     }
 
     pub fn org(&self, id: &str) -> Option<Organization> {
@@ -454,24 +508,27 @@ impl Store {
     }
 
     /// Records a finished run: the activation, its debit and the key's use, in one transaction.
-    pub async fn record_run(
+    /// The work is queued before this returns (not when the future is first polled), so a
+    /// caller can take the run out of the in-flight list in the same step.
+    pub fn record_run(
         &self,
         a: Activation,
         key_id: Option<String>,
-    ) -> Result<(), StoreError> {
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + '_ {
         let seq = self.seq.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
         let org = a.org_id.clone();
         let cost = a.cost_micros;
         // Cached statements: recording is on every run's path, so SQL is parsed once.
-        self.call(move |c| {
+        let queued = self.queue(move |c| {
             c.prepare_cached(
                 "INSERT INTO activations (id, seq, org_id, tool_id, version, code_hash, runtime, status,
-                    status_code, duration_ms, cost_micros, event, response, logs, error, started_at, finished_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                    status_code, duration_ms, cost_micros, event, response, logs, error, started_at, finished_at,
+                    injected)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
             )?
             .execute(params![a.id, seq, a.org_id, a.tool_id, a.version, a.code_hash, a.runtime, a.status,
                         a.status_code, a.duration_ms, a.cost_micros, a.event, a.response, a.logs,
-                        a.error, a.started_at, a.finished_at])?;
+                        a.error, a.started_at, a.finished_at, a.injected])?;
             c.prepare_cached(
                 "INSERT INTO ledger (org_id, amount_micros, label, activation_id, created_at)
                  VALUES (?1, ?2, 'Execution', ?3, ?4)",
@@ -482,12 +539,14 @@ impl Store {
                     .execute(params![k, a.finished_at])?;
             }
             Ok(())
-        })
-        .await?;
-        let mut balances = self.balances.lock().unwrap();
-        let b = balances.entry(org).or_default();
-        *b = b.saturating_sub(cost);
-        Ok(())
+        });
+        async move {
+            queued.await?;
+            let mut balances = self.balances.lock().unwrap();
+            let b = balances.entry(org).or_default();
+            *b = b.saturating_sub(cost);
+            Ok(())
+        }
     }
 
     /// Whether a write failed for want of space and no probe has found room since.
@@ -535,10 +594,11 @@ impl Store {
 
     /// Counts a key's use for a request that was rejected before running (nothing else changes).
     pub async fn count_key_use(&self, key_id: String) -> Result<(), StoreError> {
+        let now = self.clock.rfc3339();
         self.call(move |c| {
             c.execute(
                 "UPDATE api_keys SET use_count = use_count + 1, last_used_at = ?2 WHERE id = ?1",
-                params![key_id, now_rfc3339()],
+                params![key_id, now],
             )?;
             Ok(())
         })
@@ -554,12 +614,13 @@ impl Store {
             t.runtime.id().to_string(),
             format!("{:?}", t.kind).to_lowercase(),
         );
+        let now = self.clock.rfc3339();
         self.call(move |c| {
             c.execute(
                 "INSERT INTO tools (id, name, org_slug, runtime, kind, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT(id) DO UPDATE SET name = excluded.name, org_slug = excluded.org_slug,
                     runtime = excluded.runtime, kind = excluded.kind, updated_at = excluded.updated_at",
-                params![id, name, org, runtime, kind, now_rfc3339()],
+                params![id, name, org, runtime, kind, now],
             )?;
             Ok(())
         })
@@ -589,7 +650,7 @@ impl Store {
         } else {
             "private"
         };
-        let created_at = now_rfc3339();
+        let created_at = self.clock.rfc3339();
         let at = created_at.clone();
         self.call(move |c| {
             c.execute(
@@ -626,6 +687,34 @@ impl Store {
             .get(tool_id)
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// Writes a consistent copy of the whole state to `dest` (a new SQLite file).
+    pub async fn export(&self, dest: std::path::PathBuf) -> Result<(), StoreError> {
+        self.call(move |c| {
+            let mut to = Connection::open(&dest)?;
+            let backup = rusqlite::backup::Backup::new(c, &mut to)?;
+            backup.run_to_completion(1024, Duration::ZERO, None)
+        })
+        .await
+    }
+
+    /// Deletes every organization, key, ledger entry, version and activation (the tools table,
+    /// which mirrors the folder, stays), so that seeding starts afresh.
+    pub async fn wipe(&self) -> Result<(), StoreError> {
+        self.call(|c| {
+            c.execute_batch(
+                "DELETE FROM activations; DELETE FROM ledger; DELETE FROM api_keys;
+                 DELETE FROM versions; DELETE FROM organizations;",
+            )
+        })
+        .await?;
+        self.keys.write().unwrap().clear();
+        self.balances.lock().unwrap().clear();
+        self.orgs.write().unwrap().clear();
+        self.published.write().unwrap().clear();
+        self.seq.store(0, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
     }
 
     /// Ledger entries and activations counted straight from SQLite (for tests and the CLI).

@@ -85,6 +85,10 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE TABLE write_probe (data BLOB NOT NULL);
     "#,
+    // 3: activations answered by fault injection rather than by the handler.
+    r#"
+    ALTER TABLE activations ADD COLUMN injected INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

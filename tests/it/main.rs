@@ -4,8 +4,10 @@
 mod admin;
 mod common;
 mod devloop;
+mod frame;
 mod gateway;
 mod hardening;
+mod layers;
 mod limits;
 mod marketplace;
 mod mcp;

@@ -6,7 +6,26 @@ use std::io::{BufRead, BufReader, Write};
 use anyhow::Context as _;
 use serde_json::{json, Value};
 
-use crate::server::{admin_token_path, load_config, ServeOptions};
+use crate::config::{load_config, Config, ServeOptions};
+
+/// The running emulator's base URL: from its runtime file beside the state (whatever port it
+/// chose, `--port 0` included), else the configured address.
+pub fn server_url(config: &Config) -> String {
+    crate::domain::running::find(config)
+        .map(|r| r.url)
+        .unwrap_or_else(|| format!("http://{}:{}", config.server.host, config.server.port))
+}
+
+/// The admin token: configured, else the one the server wrote beside the state.
+pub fn admin_token(config: &Config) -> Option<String> {
+    config
+        .server
+        .admin_token
+        .clone()
+        .or_else(|| std::fs::read_to_string(config.admin_token_path()).ok())
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+}
 
 /// The running emulator's admin API.
 pub struct AdminClient {
@@ -20,18 +39,10 @@ pub struct AdminClient {
 impl AdminClient {
     pub fn new(opts: &ServeOptions) -> anyhow::Result<Self> {
         let config = load_config(opts)?;
-        let token = config
-            .server
-            .admin_token
-            .clone()
-            .or_else(|| std::fs::read_to_string(admin_token_path(&config, opts)).ok())
-            .map(|t| t.trim().to_string())
+        let token = admin_token(&config)
             .context("no admin token: start the emulator once (it writes one beside the state file) or set [server] admin_token")?;
         Ok(AdminClient {
-            base: format!(
-                "http://{}:{}/_emulator/v1",
-                config.server.host, config.server.port
-            ),
+            base: format!("{}/_emulator/v1", server_url(&config)),
             token,
             http: reqwest::blocking::Client::builder().timeout(None).build()?,
             default_org: config.organizations[0].slug.clone(),

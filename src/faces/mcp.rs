@@ -17,10 +17,16 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
-use crate::gateway::{execute, resolve};
-use crate::registry::ToolKind;
-use crate::responses::GatewayError;
-use crate::server::AppState;
+use crate::app::App;
+use crate::catalogue::GatewayError;
+use crate::domain::admission::{self, authenticate, find_tool, Caller, KeyStyle, RunRequest};
+use crate::domain::events::ToolEvent;
+use crate::faces::reply::{reject, with_activation_id};
+use crate::registry::{Tool, ToolKind};
+use crate::store::KeyRecord;
+
+/// The MCP face's own state, handed to its handlers as an extension.
+pub type Shared = axum::Extension<Arc<Sessions>>;
 
 const SESSION: &str = "mcp-session-id";
 
@@ -43,39 +49,47 @@ impl Default for Sessions {
     }
 }
 
-/// Asks the tool's new revision for its tool list (off the request path) and, when it differs
-/// from the last one seen, tells every open stream of that tool. Sessions survive the reload.
-pub async fn announce_if_list_changed(state: &AppState, tool: &Arc<crate::registry::Tool>) {
+/// Listens to hot reload: each new revision of an MCP tool is asked for its tool list (off the
+/// request path) and, when the list differs from the last one seen, every open stream of that
+/// tool is told. Sessions survive the reload.
+pub fn follow_reloads(app: &Arc<App>, sessions: &Arc<Sessions>) {
+    let mut events = app.tool_events.subscribe();
+    let (app, sessions) = (app.clone(), sessions.clone());
+    tokio::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(ToolEvent::Reloaded(t)) if t.kind == ToolKind::Mcp => {
+                    announce_if_list_changed(&app, &sessions, &t).await;
+                }
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
+}
+
+async fn announce_if_list_changed(app: &Arc<App>, sessions: &Sessions, tool: &Arc<Tool>) {
     let request = json!({"jsonrpc": "2.0", "id": "cortex-emu-reload", "method": "tools/list"});
-    let job = crate::gateway::job_for(
-        tool,
-        "draft",
-        &tool.bundle,
-        request,
-        "reload-check",
-        &tool.organization,
-        &state.secrets,
-        0,
-    );
-    let result = state
-        .executor
-        .run(tool.runtime, job, tool.bundle.clone())
-        .await;
-    let list = result
+    let mut ask = RunRequest::new(Caller::Local, tool.id.clone(), request);
+    ask.code = Some(tool.bundle.clone());
+    let Ok(done) = admission::run(app, ask).await else {
+        return;
+    };
+    let list = done
+        .result
         .body
         .as_deref()
         .and_then(|b| serde_json::from_str::<Value>(b).ok())
         .map(|v| v["result"]["tools"].clone())
         .unwrap_or(Value::Null);
-    let previous = state
-        .mcp_sessions
+    let previous = sessions
         .lists
         .lock()
         .unwrap()
         .insert(tool.id.clone(), list.clone());
     if previous.is_some_and(|p| p != list) {
-        let _ = state.mcp_sessions.changed.send(tool.id.clone());
-        crate::terminal::reload_line(&format!(
+        let _ = sessions.changed.send(tool.id.clone());
+        crate::domain::terminal::reload_line(&format!(
             "{}: tools/list changed, notified MCP clients",
             tool.id
         ));
@@ -83,10 +97,9 @@ pub async fn announce_if_list_changed(state: &AppState, tool: &Arc<crate::regist
 }
 
 /// Remembers the list a client was given, so a later reload can tell whether it changed.
-fn remember_list(state: &AppState, tool_id: &str, reply: &Value) {
+fn remember_list(sessions: &Sessions, tool_id: &str, reply: &Value) {
     if let Some(tools) = reply.get("result").and_then(|r| r.get("tools")) {
-        state
-            .mcp_sessions
+        sessions
             .lists
             .lock()
             .unwrap()
@@ -100,54 +113,36 @@ pub fn rpc_error(id: Value, code: i64, message: &str) -> Value {
 }
 
 fn json_reply(status: StatusCode, v: &Value) -> Response {
-    crate::responses::json_response(
+    crate::faces::reply::json_response(
         status,
         crate::jsonfmt::to_string(v, crate::jsonfmt::Style::Python),
     )
 }
 
-/// The raw key, as on the gateway; MCP clients usually send `Bearer <key>`, which is accepted here.
-fn key_of(headers: &HeaderMap) -> Option<&str> {
-    let raw = headers
-        .get(axum::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .trim();
-    Some(raw.strip_prefix("Bearer ").unwrap_or(raw).trim())
-}
-
-type Admitted = (crate::store::KeyRecord, String, Arc<crate::registry::Tool>);
+type Admitted = (KeyRecord, Arc<Tool>);
 
 /// Every method on `/mcp/{tool}` checks the key and the tool's visibility first, as the gateway
-/// does: a session id alone opens nothing.
-fn admit(state: &AppState, tool_id: &str, headers: &HeaderMap) -> Result<Admitted, Box<Response>> {
-    let Some(key) = key_of(headers).and_then(|k| state.store.authenticate(k)) else {
-        return Err(Box::new(state.catalogue.reject(GatewayError::Unauthorized)));
-    };
-    let org_slug = state
-        .store
-        .org(&key.org_id)
-        .map(|o| o.slug)
-        .unwrap_or_default();
-    match state.registry.get(tool_id) {
-        Some(t) if t.kind == ToolKind::Mcp && crate::gateway::visible_to(state, &t, &org_slug) => {
-            Ok((key, org_slug, t))
-        }
-        _ => Err(Box::new(
-            state.catalogue.reject(GatewayError::UnknownFunction),
-        )),
-    }
+/// does: a session id alone opens nothing. MCP clients usually send `Bearer <key>`, which is
+/// accepted here.
+fn admit(app: &App, tool_id: &str, headers: &HeaderMap) -> Result<Admitted, Box<Response>> {
+    let authorization = crate::faces::gateway::authorization(headers);
+    let found = authenticate(app, authorization, KeyStyle::RawOrBearer).and_then(|key| {
+        let tool = find_tool(app, &key, tool_id, Some(ToolKind::Mcp))?;
+        Ok((key, tool))
+    });
+    found.map_err(|e| {
+        // A Bearer prefix is fine here, so every key failure reads as an unknown key.
+        let e = match e {
+            GatewayError::BearerPrefix => GatewayError::Unauthorized,
+            e => e,
+        };
+        Box::new(reject(&app.catalogue, e))
+    })
 }
 
 /// Whether session `sid` was opened on this tool by this key's organization.
-fn owns_session(
-    state: &AppState,
-    sid: &str,
-    tool: &crate::registry::Tool,
-    key: &crate::store::KeyRecord,
-) -> bool {
-    state
-        .mcp_sessions
+fn owns_session(sessions: &Sessions, sid: &str, tool: &Tool, key: &KeyRecord) -> bool {
+    sessions
         .ids
         .lock()
         .unwrap()
@@ -168,22 +163,23 @@ fn unknown_session() -> Response {
 
 /// `POST /mcp/{tool}`: one JSON-RPC message.
 pub async fn post(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<App>>,
+    axum::Extension(sessions): Shared,
     Path(tool_id): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let (key, org_slug, tool) = match admit(&state, &tool_id, &headers) {
+    let (key, tool) = match admit(&state, &tool_id, &headers) {
         Ok(a) => a,
         Err(r) => return *r,
     };
     if let Some(sid) = headers.get(SESSION).and_then(|v| v.to_str().ok()) {
-        if !owns_session(&state, sid, &tool, &key) {
+        if !owns_session(&sessions, sid, &tool, &key) {
             return unknown_session();
         }
     }
     let limit = state.config.server.max_body_bytes;
-    let bytes: Bytes = match crate::gateway::read_body(body, limit).await {
+    let bytes: Bytes = match crate::faces::gateway::read_body(body, limit).await {
         Ok(b) => b,
         Err(GatewayError::InvalidJson) => {
             return json_reply(
@@ -191,7 +187,7 @@ pub async fn post(
                 &rpc_error(Value::Null, -32700, "Parse error"),
             )
         }
-        Err(e) => return state.catalogue.reject(e),
+        Err(e) => return reject(&state.catalogue, e),
     };
     // M-parse: not JSON at all.
     let Ok(message) = serde_json::from_slice::<Value>(&bytes) else {
@@ -219,20 +215,12 @@ pub async fn post(
     if message.get("id").is_none() {
         return StatusCode::ACCEPTED.into_response();
     }
-    let balance = state.store.balance_micros(&key.org_id);
-    if balance <= 0 {
-        return state.catalogue.reject(GatewayError::InsufficientBalance);
-    }
-    let Some(target) = resolve(&state, &tool, None) else {
-        return state.catalogue.reject(GatewayError::UnknownVersion);
+    let mut request = RunRequest::new(Caller::Key(key.clone()), tool.id.clone(), message);
+    request.kind = Some(ToolKind::Mcp);
+    let done = match admission::run(&state, request).await {
+        Ok(done) => done,
+        Err(e) => return reject(&state.catalogue, e),
     };
-    // As on the invoke route: the balance must cover the tool's fee plus 1 ms of compute.
-    if balance
-        < crate::gateway::fee_micros(&state, &tool) + crate::gateway::compute_micros(&state, 1.0)
-    {
-        return state.catalogue.reject(GatewayError::InsufficientBalance);
-    }
-    let done = execute(&state, &tool, target, message, &key, &org_slug).await;
     let reply = match (
         done.result.status_code,
         done.result
@@ -264,13 +252,12 @@ pub async fn post(
         }
     };
     if method.as_deref() == Some("tools/list") {
-        remember_list(&state, &tool.id, &reply);
+        remember_list(&sessions, &tool.id, &reply);
     }
     let mut response = json_reply(StatusCode::OK, &reply);
     if method.as_deref() == Some("initialize") && reply.get("result").is_some() {
         let sid = uuid::Uuid::new_v4().simple().to_string();
-        state
-            .mcp_sessions
+        sessions
             .ids
             .lock()
             .unwrap()
@@ -279,24 +266,20 @@ pub async fn post(
             response.headers_mut().insert(SESSION, v);
         }
     }
-    if let Ok(v) = HeaderValue::from_str(&done.activation_id) {
-        response
-            .headers_mut()
-            .insert("x-cortex-emu-activation-id", v);
-    }
-    response
+    with_activation_id(response, &done.activation_id)
 }
 
 /// `GET /mcp/{tool}` with a session: the server-to-client stream (Server-Sent Events), which
 /// carries `notifications/tools/list_changed` when a hot reload changes the tool's list.
 pub async fn get(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<App>>,
+    axum::Extension(sessions): Shared,
     Path(tool_id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
     use axum::response::sse::{Event, KeepAlive, Sse};
     use futures_util::StreamExt;
-    let (key, _, tool) = match admit(&state, &tool_id, &headers) {
+    let (key, tool) = match admit(&state, &tool_id, &headers) {
         Ok(a) => a,
         Err(r) => return *r,
     };
@@ -316,10 +299,10 @@ pub async fn get(
             );
             return r;
         }
-        Some(sid) if !owns_session(&state, sid, &tool, &key) => return unknown_session(),
+        Some(sid) if !owns_session(&sessions, sid, &tool, &key) => return unknown_session(),
         Some(_) => {}
     }
-    let rx = state.mcp_sessions.changed.subscribe();
+    let rx = sessions.changed.subscribe();
     let events = futures_util::stream::unfold((rx, tool_id), |(mut rx, tool_id)| async move {
         loop {
             match rx.recv().await {
@@ -343,17 +326,18 @@ pub async fn get(
 
 /// `DELETE /mcp/{tool}`: ends a session (the key and tool are checked as for POST).
 pub async fn delete(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<App>>,
+    axum::Extension(sessions): Shared,
     Path(tool_id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let (key, _, tool) = match admit(&state, &tool_id, &headers) {
+    let (key, tool) = match admit(&state, &tool_id, &headers) {
         Ok(a) => a,
         Err(r) => return *r,
     };
     match headers.get(SESSION).and_then(|v| v.to_str().ok()) {
-        Some(sid) if owns_session(&state, sid, &tool, &key) => {
-            state.mcp_sessions.ids.lock().unwrap().remove(sid);
+        Some(sid) if owns_session(&sessions, sid, &tool, &key) => {
+            sessions.ids.lock().unwrap().remove(sid);
             StatusCode::OK.into_response()
         }
         _ => unknown_session(),

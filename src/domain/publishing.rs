@@ -1,16 +1,13 @@
 //! Publishing (PLATFORM.md §3): the draft's files become an immutable version, refused unless
 //! the tool has at least one test case and every case passes.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use super::cases::{load_cases, run_case, CaseOutcome};
-use crate::executor::Executor;
+use crate::app::App;
 use crate::registry::{Tool, Visibility};
-use crate::responses::Catalogue;
-use crate::store::Store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -81,10 +78,7 @@ pub struct Published {
 /// Runs the tool's test cases on its draft and, when all pass, snapshots the draft as the next
 /// version.
 pub async fn publish(
-    store: &Store,
-    executor: &Executor,
-    catalogue: &Catalogue,
-    secrets: &BTreeMap<String, String>,
+    app: &Arc<App>,
     tool: &Arc<Tool>,
     bump: Bump,
     visibility: Option<Visibility>,
@@ -95,15 +89,7 @@ pub async fn publish(
     }
     let mut failed = Vec::new();
     for case in &cases {
-        let o = run_case(
-            executor,
-            catalogue,
-            secrets,
-            tool,
-            tool.bundle.clone(),
-            case,
-        )
-        .await;
+        let o = run_case(app, tool, tool.bundle.clone(), case).await;
         if !o.passed {
             failed.push(o);
         }
@@ -111,6 +97,7 @@ pub async fn publish(
     if !failed.is_empty() {
         return Err(PublishError::Failing(failed));
     }
+    let store = &app.store;
     let latest = store.published(&tool.id).first().map(|v| v.version.clone());
     let version = next_version(latest.as_deref(), bump);
     let visibility = visibility.unwrap_or(tool.visibility);

@@ -17,15 +17,17 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use rmcp::{ErrorData, ServerHandler};
 use serde_json::{json, Value};
 
-use crate::gateway::{execute, resolve};
+use crate::app::App;
+use crate::catalogue::GatewayError;
+use crate::domain::admission::{self, authenticate, Caller, KeyStyle, RunRequest};
+use crate::domain::versions::{resolve, visible_to};
+use crate::faces::reply::reject;
 use crate::registry::Tool as EmuTool;
-use crate::responses::GatewayError;
-use crate::server::AppState;
 use crate::store::KeyRecord;
 
 #[derive(Clone)]
 pub struct Marketplace {
-    state: Arc<AppState>,
+    state: Arc<App>,
 }
 
 fn raw_key(headers: &axum::http::HeaderMap) -> Option<String> {
@@ -38,18 +40,16 @@ fn raw_key(headers: &axum::http::HeaderMap) -> Option<String> {
 
 /// Refuses requests without a valid raw key before they reach the MCP service (the gateway's
 /// 401 rows, `Bearer` hint included).
-pub async fn require_key(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
-    match raw_key(req.headers()) {
-        Some(k) if k.len() > 7 && k[..7].eq_ignore_ascii_case("bearer ") => {
-            state.catalogue.reject(GatewayError::BearerPrefix)
-        }
-        Some(k) if state.store.authenticate(&k).is_some() => next.run(req).await,
-        _ => state.catalogue.reject(GatewayError::Unauthorized),
+pub async fn require_key(State(state): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let header = crate::faces::gateway::authorization(req.headers());
+    match authenticate(&state, header, KeyStyle::Raw) {
+        Ok(_) => next.run(req).await,
+        Err(e) => reject(&state.catalogue, e),
     }
 }
 
 /// The tower service mounted at `/api/v1/marketplace/mcp`.
-pub fn service(state: Arc<AppState>) -> StreamableHttpService<Marketplace, LocalSessionManager> {
+pub fn service(state: Arc<App>) -> StreamableHttpService<Marketplace, LocalSessionManager> {
     let mut config = StreamableHttpServerConfig::default();
     // Bound to loopback by default; a configured host is accepted too.
     config.allowed_hosts.push(state.config.server.host.clone());
@@ -107,7 +107,7 @@ impl Marketplace {
             .registry
             .list()
             .into_iter()
-            .filter(|t| crate::gateway::visible_to(&self.state, t, slug))
+            .filter(|t| visible_to(&self.state.store, t, slug))
             .collect()
     }
 
@@ -171,7 +171,7 @@ impl Marketplace {
         })?;
         let t = self.find(slug, &id)?;
         if let Some(v) = arg_str(args, "version") {
-            resolve(&self.state, &t, Some(&v)).ok_or_else(|| {
+            resolve(&self.state.store, &t, Some(&v)).ok_or_else(|| {
                 ErrorData::invalid_params(
                     format!("Invalid params: {id} has no version {v:?}"),
                     None,
@@ -179,7 +179,7 @@ impl Marketplace {
             })?;
         }
         // The example is the first test case's event; the schema is inferred from it.
-        let example = crate::devloop::cases::load_cases(&t.folder)
+        let example = crate::domain::cases::load_cases(&t.folder)
             .ok()
             .and_then(|c| c.into_iter().next())
             .map(|c| c.case.event);
@@ -196,7 +196,7 @@ impl Marketplace {
     async fn invoke(
         &self,
         key: &KeyRecord,
-        slug: &str,
+        _slug: &str,
         args: &Option<rmcp::model::JsonObject>,
     ) -> Result<CallToolResult, ErrorData> {
         let id = arg_str(args, "tool_id").ok_or_else(|| {
@@ -208,32 +208,33 @@ impl Marketplace {
             .cloned()
             .unwrap_or_else(|| json!({}));
         let state = &self.state;
-        let blocked = |e: GatewayError| {
-            ErrorData::internal_error(
-                state.catalogue.body(e),
-                Some(json!({"statusCode": e.status().as_u16()})),
-            )
-        };
-        if state.store.balance_micros(&key.org_id) <= 0 {
-            return Err(blocked(GatewayError::InsufficientBalance));
-        }
-        let t = self.find(slug, &id)?;
         let version = arg_str(args, "version");
-        let target = resolve(state, &t, version.as_deref()).ok_or_else(|| {
-            ErrorData::invalid_params(
-                format!(
-                    "Invalid params: {id} has no version {:?}",
-                    version.unwrap_or_default()
-                ),
-                None,
-            )
-        })?;
-        if state.store.balance_micros(&key.org_id)
-            < crate::gateway::fee_micros(state, &t) + crate::gateway::compute_micros(state, 1.0)
-        {
-            return Err(blocked(GatewayError::InsufficientBalance));
-        }
-        let done = execute(state, &t, target, event, key, slug).await;
+        let mut request = RunRequest::new(Caller::Key(key.clone()), id.clone(), event);
+        request.version = version.clone();
+        let done = match admission::run(state, request).await {
+            Ok(done) => done,
+            Err(GatewayError::UnknownFunction) => {
+                return Err(ErrorData::invalid_params(
+                    format!("Invalid params: no tool {id:?}"),
+                    None,
+                ))
+            }
+            Err(GatewayError::UnknownVersion) => {
+                return Err(ErrorData::invalid_params(
+                    format!(
+                        "Invalid params: {id} has no version {:?}",
+                        version.unwrap_or_default()
+                    ),
+                    None,
+                ))
+            }
+            Err(e) => {
+                return Err(ErrorData::internal_error(
+                    state.catalogue.body(e),
+                    Some(json!({"statusCode": e.status().as_u16()})),
+                ))
+            }
+        };
         let envelope: Value = serde_json::from_str(&done.text).unwrap_or(Value::Null);
         let text = crate::jsonfmt::to_string(
             &json!({"statusCode": envelope["statusCode"], "body": envelope["body"], "activation_id": done.activation_id}),

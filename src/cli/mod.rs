@@ -1,12 +1,19 @@
 //! The `cortex-emu` command line.
 
+pub mod admin;
+pub mod bench;
+pub mod control;
+pub mod devloop;
+pub mod junit;
+pub mod scaffold;
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::devloop::publish::Bump;
+use crate::config::ServeOptions;
+use crate::domain::publishing::Bump;
 use crate::registry::{Runtime, Visibility};
-use crate::server::ServeOptions;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -25,7 +32,28 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the emulator (the default).
-    Serve,
+    Serve {
+        /// Start from a state saved by `cortex-emu export DIR` (it replaces the current state).
+        #[arg(long, value_name = "DIR")]
+        import: Option<PathBuf>,
+    },
+    /// Force catalogue responses or add latency on the running emulator (PLATFORM.md §8).
+    Fault {
+        #[command(subcommand)]
+        action: FaultAction,
+    },
+    /// Read or move the running emulator's test clock.
+    Clock {
+        #[command(subcommand)]
+        action: ClockAction,
+    },
+    /// Return the running emulator to the state emulator.toml seeds.
+    Reset,
+    /// Save the running emulator's whole state into DIR (load it with `serve --import DIR`).
+    Export {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
     /// Run the tools' test cases (tests/*.json) in process, without a server.
     Test {
         /// Tool ids to test (default: every tool).
@@ -133,6 +161,56 @@ pub enum KeysAction {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum FaultAction {
+    /// Add a fault: answer matching requests with catalogue row RESPONSE (e.g. G402, F-deploy).
+    Add {
+        /// The catalogue row id; omit with --latency-ms to only slow requests down.
+        response: Option<String>,
+        /// Only requests whose path starts with this (e.g. /api/v1/functions/).
+        #[arg(long)]
+        route: Option<String>,
+        /// Only requests for this tool id.
+        #[arg(long)]
+        tool: Option<String>,
+        /// Only requests whose key belongs to this organization (slug).
+        #[arg(long)]
+        org: Option<String>,
+        /// Only the next N matching requests.
+        #[arg(long)]
+        times: Option<u64>,
+        /// Chance a matching request is hit (above 0, at most 1).
+        #[arg(long)]
+        probability: Option<f64>,
+        /// Delay added to matching requests, in milliseconds.
+        #[arg(long)]
+        latency_ms: Option<u64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the faults in force.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove one fault by id.
+    Rm { id: String },
+    /// Remove every fault.
+    Clear,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClockAction {
+    /// Print the emulator's time.
+    Show,
+    /// Move the clock forward by a span (90s, 15m, 2h, 1d, 1h30m).
+    Advance { span: String },
+    /// Make the clock read an instant (RFC 3339 or YYYY-MM-DD); time runs on from there.
+    Set { instant: String },
+    /// Back to the machine's time.
+    Real,
+}
+
+#[derive(Subcommand, Debug)]
 pub enum WalletAction {
     Balance {
         #[arg(long)]
@@ -211,6 +289,7 @@ impl From<CommonArgs> for ServeOptions {
             port: a.port,
             state: a.state,
             in_memory: a.in_memory,
+            ..ServeOptions::default()
         }
     }
 }
@@ -218,19 +297,25 @@ impl From<CommonArgs> for ServeOptions {
 /// Entry point of the binary; returns the process exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
-    let opts: ServeOptions = cli.common.into();
+    let mut opts: ServeOptions = cli.common.into();
     match cli.command {
         Some(Command::Worker { runtime }) => match Runtime::from_name(&runtime) {
-            Some(r) => crate::executor::worker::worker_main(r),
+            Some(r) => crate::executor::entry::worker_main(r),
             None => {
                 eprintln!("unknown runtime {runtime:?}");
                 2
             }
         },
         Some(Command::Init { name, runtime, mcp }) => init(&opts, &name, runtime, mcp),
-        None | Some(Command::Serve) => {
+        None => with_runtime(|| async { crate::server::serve(opts).await.map(|()| 0) }),
+        Some(Command::Serve { import }) => {
+            opts.import = import;
             with_runtime(|| async { crate::server::serve(opts).await.map(|()| 0) })
         }
+        Some(Command::Fault { action }) => report_piped(|| control::fault(&opts, action)),
+        Some(Command::Clock { action }) => report_piped(|| control::clock(&opts, action)),
+        Some(Command::Reset) => report_piped(|| control::reset(&opts)),
+        Some(Command::Export { dir }) => report_piped(|| control::export(&opts, &dir)),
         Some(Command::Activations {
             tool,
             version,
@@ -239,51 +324,43 @@ pub fn main() -> i32 {
             limit,
             follow,
             json,
-        }) => report(crate::devloop::admin_cli::activations(
-            &opts, tool, version, status, since, limit, follow, json,
-        )),
+        }) => report_piped(|| {
+            admin::activations(&opts, tool, version, status, since, limit, follow, json)
+        }),
         Some(Command::Logs { activation, json }) => {
-            report(crate::devloop::admin_cli::logs(&opts, &activation, json))
+            report_piped(|| admin::logs(&opts, &activation, json))
         }
-        Some(Command::Keys { action }) => report(match action {
+        Some(Command::Keys { action }) => report_piped(|| match action {
             KeysAction::Create {
                 name,
                 org,
                 expires,
                 json,
-            } => crate::devloop::admin_cli::keys_create(&opts, org, &name, expires, json),
-            KeysAction::List { org, json } => {
-                crate::devloop::admin_cli::keys_list(&opts, org, json)
-            }
-            KeysAction::Revoke { id } => crate::devloop::admin_cli::keys_revoke(&opts, &id),
+            } => admin::keys_create(&opts, org, &name, expires, json),
+            KeysAction::List { org, json } => admin::keys_list(&opts, org, json),
+            KeysAction::Revoke { id } => admin::keys_revoke(&opts, &id),
         }),
-        Some(Command::Wallet { action }) => report(match action {
-            WalletAction::Balance { org, json } => {
-                crate::devloop::admin_cli::wallet_balance(&opts, org, json)
-            }
+        Some(Command::Wallet { action }) => report_piped(|| match action {
+            WalletAction::Balance { org, json } => admin::wallet_balance(&opts, org, json),
             WalletAction::Topup { amount, org, json } => {
-                crate::devloop::admin_cli::wallet_topup(&opts, org, &amount, json)
+                admin::wallet_topup(&opts, org, &amount, json)
             }
             WalletAction::Ledger { org, limit, json } => {
-                crate::devloop::admin_cli::wallet_ledger(&opts, org, limit, json)
+                admin::wallet_ledger(&opts, org, limit, json)
             }
         }),
-        Some(Command::Bench { output }) => with_runtime(|| crate::bench::run(output)),
-        Some(Command::Test { tools, junit }) => {
-            with_runtime(|| crate::devloop::commands::test(opts, tools, junit))
-        }
+        Some(Command::Bench { output }) => with_runtime(|| bench::run(output)),
+        Some(Command::Test { tools, junit }) => with_runtime(|| devloop::test(opts, tools, junit)),
         Some(Command::Invoke {
             tool,
             version,
             event,
-        }) => with_runtime(|| crate::devloop::commands::invoke(opts, tool, version, event)),
+        }) => with_runtime(|| devloop::invoke(opts, tool, version, event)),
         Some(Command::Publish {
             tool,
             bump,
             visibility,
-        }) => with_runtime(|| {
-            crate::devloop::commands::publish(opts, tool, bump, visibility.map(Into::into))
-        }),
+        }) => with_runtime(|| devloop::publish(opts, tool, bump, visibility.map(Into::into))),
     }
 }
 
@@ -317,6 +394,18 @@ where
     }
 }
 
+/// Exit code of a command whose output is often piped (`cortex-emu activations | head`). Rust
+/// ignores SIGPIPE, so printing to a closed pipe would panic; these commands take the default
+/// action instead and end quietly, as Unix tools do. (Never for `serve`: a worker's closed pipe
+/// must not kill the server.)
+fn report_piped(r: impl FnOnce() -> anyhow::Result<i32>) -> i32 {
+    // SAFETY: restoring the default disposition of one signal before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    report(r())
+}
+
 /// Exit code of a synchronous command; errors go to stderr.
 fn report(r: anyhow::Result<i32>) -> i32 {
     match r {
@@ -329,11 +418,8 @@ fn report(r: anyhow::Result<i32>) -> i32 {
 }
 
 fn init(opts: &ServeOptions, name: &str, runtime: RuntimeArg, mcp: bool) -> i32 {
-    let functions = match crate::server::load_config(opts) {
-        Ok(c) => opts
-            .functions
-            .clone()
-            .unwrap_or_else(|| c.resolve(&c.functions.dir)),
+    let functions = match crate::config::load_config(opts) {
+        Ok(c) => c.functions.dir,
         Err(e) => {
             eprintln!("error: {e:#}");
             return 1;
@@ -344,7 +430,7 @@ fn init(opts: &ServeOptions, name: &str, runtime: RuntimeArg, mcp: bool) -> i32 
         RuntimeArg::Javascript => Runtime::Javascript,
         RuntimeArg::Lua => Runtime::Lua,
     };
-    match crate::devloop::scaffold::init(&functions, name, runtime, mcp) {
+    match scaffold::init(&functions, name, runtime, mcp) {
         Ok(folder) => {
             println!(
                 "created {} ({}{}); try: cortex-emu test {name}",

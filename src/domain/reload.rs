@@ -1,5 +1,6 @@
 //! Hot reload: any change under a tool folder produces a new draft revision, checked off to the
-//! side and swapped in only for that tool.
+//! side and swapped in only for that tool. What changed is announced as a [`ToolEvent`]; the MCP
+//! face and the store's tool table subscribe.
 //!
 //! Events are grouped per tool folder and a folder is reloaded once it has been quiet for
 //! [`QUIET`]. A global debouncer would split one tool's burst (an editor's rename dance, a
@@ -14,8 +15,9 @@ use std::time::Duration;
 use notify::{RecursiveMode, Watcher};
 use tokio::time::Instant;
 
-use super::{folder_label, load_tool, LoadDefaults, Tool};
-use crate::server::AppState;
+use crate::app::App;
+use crate::domain::events::ToolEvent;
+use crate::registry::{folder_label, load_tool, LoadDefaults, Tool};
 
 /// How long a folder must be free of events before it is reloaded.
 pub const QUIET: Duration = Duration::from_millis(25);
@@ -25,12 +27,10 @@ pub struct WatchHandle {
     _watcher: notify::RecommendedWatcher,
 }
 
-/// Watches `dir` and reloads tool folders in `state`'s registry as they change.
-pub fn spawn(
-    state: Arc<AppState>,
-    dir: PathBuf,
-    defaults: LoadDefaults,
-) -> notify::Result<WatchHandle> {
+/// Watches the functions folder and reloads tool folders in `app`'s registry as they change.
+pub fn spawn(app: Arc<App>) -> notify::Result<WatchHandle> {
+    let dir: PathBuf = app.config.functions.dir.clone();
+    let defaults: LoadDefaults = app.defaults.clone();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<PathBuf>();
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         if let Ok(event) = res {
@@ -66,7 +66,7 @@ pub fn spawn(
                         .collect();
                     for name in ready {
                         let (first, _) = pending.remove(&name).expect("listed above");
-                        reload(&state, &root.join(&name), &defaults, first).await;
+                        reload(&app, &root.join(&name), &defaults, first).await;
                     }
                 }
             }
@@ -122,18 +122,17 @@ fn changes(old: &Tool, new: &Tool) -> String {
 }
 
 /// Reloads one folder: removed → 404; broken → previous revision keeps serving; else swapped in.
-pub async fn reload(
-    state: &AppState,
-    folder: &Path,
-    defaults: &LoadDefaults,
-    first_event: Instant,
-) {
+pub async fn reload(state: &App, folder: &Path, defaults: &LoadDefaults, first_event: Instant) {
     let label = folder_label(folder);
     let current = state.registry.for_folder(folder);
     if !folder.is_dir() {
         state.registry.clear_problem(&label);
         if let Some(t) = state.registry.remove_folder(folder) {
-            crate::terminal::reload_line(&format!("removed {} (folder {label} deleted)", t.id));
+            crate::domain::terminal::reload_line(&format!(
+                "removed {} (folder {label} deleted)",
+                t.id
+            ));
+            let _ = state.tool_events.send(ToolEvent::Removed(t.id.clone()));
         }
         return;
     }
@@ -165,18 +164,18 @@ pub async fn reload(
     match state.registry.install(tool) {
         Ok(t) => {
             state.registry.clear_problem(&label);
-            let _ = state.store.upsert_tool(&t).await;
             let ms = first_event.elapsed().as_secs_f64() * 1000.0;
-            crate::terminal::reload_line(&format!("reloaded {} ({what}) in {ms:.1} ms", t.id));
-            if t.kind == super::ToolKind::Mcp {
-                crate::mcp::announce_if_list_changed(state, &t).await;
-            }
+            crate::domain::terminal::reload_line(&format!(
+                "reloaded {} ({what}) in {ms:.1} ms",
+                t.id
+            ));
+            let _ = state.tool_events.send(ToolEvent::Reloaded(t));
         }
         Err(message) => report_problem(state, &label, &message, current.is_some()),
     }
 }
 
-fn report_problem(state: &AppState, label: &str, message: &str, serving: bool) {
+fn report_problem(state: &App, label: &str, message: &str, serving: bool) {
     state.registry.set_problem(label, message.to_string());
     let tail = if serving {
         "the previous revision keeps serving"
@@ -188,5 +187,5 @@ fn report_problem(state: &AppState, label: &str, message: &str, serving: bool) {
         .split_once(' ')
         .is_some_and(|(head, _)| head.contains(':') && !head.ends_with("::"));
     let sep = if located { "/" } else { ": " };
-    crate::terminal::reload_line(&format!("error in {label}{sep}{message} ({tail})"));
+    crate::domain::terminal::reload_line(&format!("error in {label}{sep}{message} ({tail})"));
 }

@@ -1,45 +1,23 @@
-//! The emulator's own admin API under `/_emulator/v1/` (Bearer admin token).
+//! The emulator's own admin API under `/_emulator/v1/`: one route table ([`ROUTES`]) builds
+//! the router and the OpenAPI document; [`auth::require_admin`] guards every route.
 
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::devloop::publish::{publish, Bump, PublishError};
+pub mod auth;
+pub mod control;
+
+use auth::{body, reply, JsonBody};
+
+use crate::app::App;
+use crate::domain::publishing::{publish, Bump, PublishError};
 use crate::registry::Visibility;
-use crate::server::AppState;
-
-fn reply(status: StatusCode, body: serde_json::Value) -> Response {
-    crate::responses::json_response(status, body.to_string())
-}
-
-/// The token of `Bearer <token>`; the scheme is case-insensitive (RFC 9110 §11.1).
-fn bearer_token(header: &str) -> Option<&str> {
-    let (scheme, token) = header.trim().split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
-}
-
-fn authorized(state: &AppState, headers: &HeaderMap) -> Result<(), Box<Response>> {
-    let given = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(bearer_token);
-    if given == Some(state.admin_token.as_str()) {
-        Ok(())
-    } else {
-        Err(Box::new(reply(
-            StatusCode::UNAUTHORIZED,
-            json!({"error": "admin token required: send Authorization: Bearer <token> (printed at start, or [server] admin_token)"}),
-        )))
-    }
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -51,14 +29,10 @@ pub struct PublishRequest {
 
 /// `POST /_emulator/v1/tools/{id}/publish` `{"bump": "patch"|"minor"|"major", "visibility"?}`.
 pub async fn publish_tool(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<App>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
     body: Result<Json<PublishRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    if let Err(r) = authorized(&state, &headers) {
-        return *r;
-    }
     let Json(req) = match body {
         Ok(b) => b,
         Err(e) => return reply(StatusCode::BAD_REQUEST, json!({"error": e.body_text()})),
@@ -69,19 +43,9 @@ pub async fn publish_tool(
             json!({"error": format!("no tool with id {id:?}")}),
         );
     };
-    match publish(
-        &state.store,
-        &state.executor,
-        &state.catalogue,
-        &state.secrets,
-        &tool,
-        req.bump,
-        req.visibility,
-    )
-    .await
-    {
+    match publish(&state, &tool, req.bump, req.visibility).await {
         Ok(p) => {
-            crate::terminal::reload_line(&format!(
+            crate::domain::terminal::reload_line(&format!(
                 "published {}@{} ({} test cases passed)",
                 p.tool, p.version, p.cases_passed
             ));
@@ -112,10 +76,7 @@ pub async fn publish_tool(
 }
 
 /// `GET /_emulator/v1/tools`: every tool with its draft hash and published versions.
-pub async fn list_tools(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    if let Err(r) = authorized(&state, &headers) {
-        return *r;
-    }
+pub async fn list_tools(State(state): State<Arc<App>>) -> Response {
     let tools: Vec<_> = state
         .registry
         .list()
@@ -141,11 +102,7 @@ pub async fn list_tools(State(state): State<Arc<AppState>>, headers: HeaderMap) 
 }
 
 /// The JSON view of an activation; `full` adds the event, response and logs.
-pub fn activation_json(
-    state: &AppState,
-    a: &crate::store::Activation,
-    full: bool,
-) -> serde_json::Value {
+pub fn activation_json(state: &App, a: &crate::store::Activation, full: bool) -> serde_json::Value {
     let mut v = json!({
         "id": a.id,
         "organization": state.store.org(&a.org_id).map(|o| o.slug).unwrap_or_default(),
@@ -159,6 +116,7 @@ pub fn activation_json(
         "cost": crate::store::format_micros(a.cost_micros),
         "started_at": a.started_at,
         "finished_at": a.finished_at,
+        "injected": a.injected,
     });
     if full {
         let parse = |s: &str| {
@@ -173,7 +131,7 @@ pub fn activation_json(
     v
 }
 
-fn org_or_404(state: &AppState, slug: &str) -> Result<crate::store::Organization, Box<Response>> {
+fn org_or_404(state: &App, slug: &str) -> Result<crate::store::Organization, Box<Response>> {
     state.store.org_by_slug(slug).ok_or_else(|| {
         Box::new(reply(
             StatusCode::NOT_FOUND,
@@ -185,22 +143,15 @@ fn org_or_404(state: &AppState, slug: &str) -> Result<crate::store::Organization
 fn store_error(e: crate::store::StoreError) -> Response {
     match e {
         crate::store::StoreError::Invalid(m) => reply(StatusCode::BAD_REQUEST, json!({"error": m})),
-        other => reply(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            json!({"error": other.to_string()}),
-        ),
+        // The store's own failure, not the client's: 500, with the cause in the server's log.
+        other => {
+            tracing::error!("admin API: {other}");
+            reply(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({"error": format!("internal error: {other}")}),
+            )
+        }
     }
-}
-
-type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
-
-fn body<T>(b: JsonBody<T>) -> Result<T, Box<Response>> {
-    b.map(|Json(v)| v).map_err(|e| {
-        Box::new(reply(
-            StatusCode::BAD_REQUEST,
-            json!({"error": e.body_text()}),
-        ))
-    })
 }
 
 macro_rules! guard {
@@ -213,8 +164,7 @@ macro_rules! guard {
 }
 
 /// `GET /_emulator/v1/organizations`
-pub async fn list_orgs(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    guard!(authorized(&state, &headers));
+pub async fn list_orgs(State(state): State<Arc<App>>) -> Response {
     let orgs: Vec<_> = state
         .store
         .organizations()
@@ -233,12 +183,7 @@ pub struct NewOrg {
 }
 
 /// `POST /_emulator/v1/organizations` `{"slug", "name"?}`: granted the welcome credits.
-pub async fn create_org(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    b: JsonBody<NewOrg>,
-) -> Response {
-    guard!(authorized(&state, &headers));
+pub async fn create_org(State(state): State<Arc<App>>, b: JsonBody<NewOrg>) -> Response {
     let req = guard!(body(b));
     if !crate::config::valid_slug(&req.slug) {
         return reply(
@@ -267,12 +212,7 @@ pub async fn create_org(
 }
 
 /// `GET /_emulator/v1/organizations/{slug}/keys`
-pub async fn list_keys(
-    State(state): State<Arc<AppState>>,
-    Path(slug): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    guard!(authorized(&state, &headers));
+pub async fn list_keys(State(state): State<Arc<App>>, Path(slug): Path<String>) -> Response {
     let org = guard!(org_or_404(&state, &slug));
     match state.store.list_keys(Some(org.id)).await {
         Ok(keys) => reply(StatusCode::OK, json!({"keys": keys})),
@@ -291,12 +231,10 @@ pub struct NewKey {
 /// `POST /_emulator/v1/organizations/{slug}/keys` `{"name", "expires"?}`: the key is in this
 /// answer only; the store keeps its hash.
 pub async fn create_key(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<App>>,
     Path(slug): Path<String>,
-    headers: HeaderMap,
     b: JsonBody<NewKey>,
 ) -> Response {
-    guard!(authorized(&state, &headers));
     let org = guard!(org_or_404(&state, &slug));
     let req = guard!(body(b));
     if req.name.trim().is_empty() {
@@ -320,12 +258,7 @@ pub async fn create_key(
 }
 
 /// `DELETE /_emulator/v1/keys/{id}`: revoked at once.
-pub async fn revoke_key(
-    State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    guard!(authorized(&state, &headers));
+pub async fn revoke_key(State(state): State<Arc<App>>, Path(id): Path<String>) -> Response {
     let known = state
         .store
         .list_keys(None)
@@ -345,12 +278,7 @@ pub async fn revoke_key(
 }
 
 /// `GET /_emulator/v1/organizations/{slug}/wallet`
-pub async fn wallet(
-    State(state): State<Arc<AppState>>,
-    Path(slug): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    guard!(authorized(&state, &headers));
+pub async fn wallet(State(state): State<Arc<App>>, Path(slug): Path<String>) -> Response {
     let org = guard!(org_or_404(&state, &slug));
     reply(
         StatusCode::OK,
@@ -367,13 +295,11 @@ pub struct Credit {
 }
 
 async fn credit(
-    state: Arc<AppState>,
+    state: Arc<App>,
     slug: String,
-    headers: HeaderMap,
     b: JsonBody<Credit>,
     default_label: &str,
 ) -> Response {
-    guard!(authorized(&state, &headers));
     let org = guard!(org_or_404(&state, &slug));
     let req = guard!(body(b));
     let text = match &req.amount {
@@ -397,23 +323,21 @@ async fn credit(
 
 /// `POST /_emulator/v1/organizations/{slug}/wallet/topup` `{"amount"}` (label `Wallet Recharge`).
 pub async fn topup(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<App>>,
     Path(slug): Path<String>,
-    headers: HeaderMap,
     b: JsonBody<Credit>,
 ) -> Response {
-    credit(state, slug, headers, b, "Wallet Recharge").await
+    credit(state, slug, b, "Wallet Recharge").await
 }
 
 /// `POST /_emulator/v1/organizations/{slug}/wallet/grant` `{"amount", "label"?}` (default
 /// `Welcome Credits`).
 pub async fn grant(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<App>>,
     Path(slug): Path<String>,
-    headers: HeaderMap,
     b: JsonBody<Credit>,
 ) -> Response {
-    credit(state, slug, headers, b, "Welcome Credits").await
+    credit(state, slug, b, "Welcome Credits").await
 }
 
 #[derive(Deserialize, Default)]
@@ -423,12 +347,10 @@ pub struct LimitQuery {
 
 /// `GET /_emulator/v1/organizations/{slug}/wallet/ledger?limit=`
 pub async fn ledger(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<App>>,
     Path(slug): Path<String>,
     axum::extract::Query(q): axum::extract::Query<LimitQuery>,
-    headers: HeaderMap,
 ) -> Response {
-    guard!(authorized(&state, &headers));
     let org = guard!(org_or_404(&state, &slug));
     match state
         .store
@@ -445,14 +367,12 @@ pub async fn ledger(
 
 /// `GET /_emulator/v1/activations?tool=&version=&status=&since=&limit=&organization=`
 pub async fn list_activations(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<App>>,
     q: Result<
         axum::extract::Query<crate::store::admin::ActivationFilter>,
         axum::extract::rejection::QueryRejection,
     >,
-    headers: HeaderMap,
 ) -> Response {
-    guard!(authorized(&state, &headers));
     let filter = match q {
         Ok(axum::extract::Query(f)) => f,
         Err(e) => return reply(StatusCode::BAD_REQUEST, json!({"error": e.body_text()})),
@@ -470,12 +390,7 @@ pub async fn list_activations(
 }
 
 /// `GET /_emulator/v1/activations/{id}`: with event, response, logs and cost.
-pub async fn get_activation(
-    State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    guard!(authorized(&state, &headers));
+pub async fn get_activation(State(state): State<Arc<App>>, Path(id): Path<String>) -> Response {
     match state.store.activation(id.clone()).await {
         Ok(Some(a)) => reply(StatusCode::OK, activation_json(&state, &a, true)),
         Ok(None) => reply(
@@ -488,13 +403,9 @@ pub async fn get_activation(
 
 /// `GET /_emulator/v1/activations/stream`: Server-Sent Events, one `activation` event per run as
 /// it is recorded.
-pub async fn stream_activations(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-) -> Response {
+pub async fn stream_activations(State(state): State<Arc<App>>) -> Response {
     use axum::response::sse::{Event, KeepAlive, Sse};
     use axum::response::IntoResponse;
-    guard!(authorized(&state, &headers));
     let rx = state.activity.subscribe();
     let stream = futures_util::stream::unfold((rx, state), |(mut rx, state)| async move {
         loop {
@@ -537,6 +448,86 @@ pub struct AdminRoute {
 }
 
 pub const ROUTES: &[AdminRoute] = &[
+    AdminRoute {
+        method: "get",
+        path: "/faults",
+        summary: "Faults in force (PLATFORM.md §8)",
+        body: &[],
+        query: &[],
+        ok: 200,
+    },
+    AdminRoute {
+        method: "post",
+        path: "/faults",
+        summary: "Inject a fault: a catalogue row and/or latency, scoped by route, tool, organization, times, probability",
+        body: &[
+            ("response", "string", false),
+            ("route", "string", false),
+            ("tool", "string", false),
+            ("organization", "string", false),
+            ("times", "integer", false),
+            ("probability", "number", false),
+            ("latency_ms", "integer", false),
+        ],
+        query: &[],
+        ok: 201,
+    },
+    AdminRoute {
+        method: "delete",
+        path: "/faults",
+        summary: "Remove every fault",
+        body: &[],
+        query: &[],
+        ok: 200,
+    },
+    AdminRoute {
+        method: "delete",
+        path: "/faults/{id}",
+        summary: "Remove one fault",
+        body: &[],
+        query: &[],
+        ok: 200,
+    },
+    AdminRoute {
+        method: "get",
+        path: "/clock",
+        summary: "The emulator's clock",
+        body: &[],
+        query: &[],
+        ok: 200,
+    },
+    AdminRoute {
+        method: "post",
+        path: "/clock",
+        summary: "Move the test clock: {\"advance\": \"15m\"}, {\"set\": \"2027-01-01T00:00:00Z\"} or {\"real\": true}",
+        body: &[("advance", "string", false), ("set", "string", false), ("real", "boolean", false)],
+        query: &[],
+        ok: 200,
+    },
+    AdminRoute {
+        method: "post",
+        path: "/reset",
+        summary: "Return to the state emulator.toml seeds (faults cleared, clock real)",
+        body: &[],
+        query: &[],
+        ok: 200,
+    },
+    AdminRoute {
+        method: "post",
+        path: "/export",
+        summary: "Write the whole state into a folder, for serve --import",
+        body: &[("dir", "string", true)],
+        query: &[],
+        ok: 200,
+    },
+    AdminRoute {
+        method: "get",
+        path: "/catalogue",
+        summary: "Every row of the response catalogue",
+        body: &[],
+        query: &[],
+        ok: 200,
+    },
     AdminRoute {
         method: "get",
         path: "/tools",
@@ -658,7 +649,7 @@ pub const ROUTES: &[AdminRoute] = &[
     },
 ];
 
-fn handler_for(method: &str, path: &str) -> axum::routing::MethodRouter<Arc<AppState>> {
+fn handler_for(method: &str, path: &str) -> axum::routing::MethodRouter<Arc<App>> {
     use axum::routing::{delete, get, post};
     match (method, path) {
         ("get", "/tools") => get(list_tools),
@@ -675,13 +666,22 @@ fn handler_for(method: &str, path: &str) -> axum::routing::MethodRouter<Arc<AppS
         ("get", "/activations") => get(list_activations),
         ("get", "/activations/stream") => get(stream_activations),
         ("get", "/activations/{id}") => get(get_activation),
+        ("get", "/faults") => get(control::list_faults),
+        ("post", "/faults") => post(control::add_fault),
+        ("delete", "/faults") => delete(control::clear_faults),
+        ("delete", "/faults/{id}") => delete(control::delete_fault),
+        ("get", "/clock") => get(control::get_clock),
+        ("post", "/clock") => post(control::move_clock),
+        ("post", "/reset") => post(control::reset),
+        ("post", "/export") => post(control::export),
+        ("get", "/catalogue") => get(control::catalogue),
         other => unreachable!("ROUTES lists {other:?} without a handler"),
     }
 }
 
 /// The admin routes, from [`ROUTES`].
-pub fn router() -> axum::Router<Arc<AppState>> {
-    let mut by_path: std::collections::BTreeMap<&str, axum::routing::MethodRouter<Arc<AppState>>> =
+pub fn router(app: Arc<App>) -> axum::Router<Arc<App>> {
+    let mut by_path: std::collections::BTreeMap<&str, axum::routing::MethodRouter<Arc<App>>> =
         Default::default();
     for r in ROUTES {
         let h = handler_for(r.method, r.path);
@@ -696,6 +696,10 @@ pub fn router() -> axum::Router<Arc<AppState>> {
         .fold(axum::Router::new(), |router, (path, h)| {
             router.route(&format!("/_emulator/v1{path}"), h)
         })
+        .route_layer(axum::middleware::from_fn_with_state(
+            app,
+            auth::require_admin,
+        ))
 }
 
 /// `GET /_emulator/openapi.json`: OpenAPI 3.1, generated from [`ROUTES`].

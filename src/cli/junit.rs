@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::cases::CaseOutcome;
+use crate::domain::cases::CaseOutcome;
 
 fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -5,7 +5,6 @@
 //! `"subset": true` the actual body may hold more keys than expected (recursively). `ignore`
 //! lists dotted paths (`id`, `items.0.created_at`) whose values are not compared.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,10 +12,10 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::executor::Executor;
-use crate::gateway::{job_for, outcome};
+use crate::app::App;
+use crate::domain::admission::{run, Caller, RunRequest};
+use crate::domain::runs::outcome;
 use crate::registry::{Bundle, Tool};
-use crate::responses::Catalogue;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -84,28 +83,28 @@ pub struct CaseOutcome {
     pub logs: String,
 }
 
-/// Runs one case against `bundle` (a tool's draft or a version's snapshot).
+/// Runs one case against `bundle` (a tool's draft or a version's snapshot), through the same
+/// admission path as every other run (as the tool's own organization: not charged, not
+/// recorded).
 pub async fn run_case(
-    executor: &Executor,
-    catalogue: &Catalogue,
-    secrets: &BTreeMap<String, String>,
+    app: &Arc<App>,
     tool: &Tool,
     bundle: Arc<Bundle>,
     case: &TestCase,
 ) -> CaseOutcome {
     let started = Instant::now();
-    let job = job_for(
-        tool,
-        "draft",
-        &bundle,
-        case.case.event.clone(),
-        &uuid::Uuid::new_v4().to_string(),
-        &tool.organization,
-        secrets,
-        64 * 1024,
-    );
-    let result = executor.run(tool.runtime, job, bundle).await;
-    let (_, status_code, body) = outcome(catalogue, &result);
+    let mut request = RunRequest::new(Caller::Local, tool.id.clone(), case.case.event.clone());
+    request.code = Some(bundle);
+    let (status_code, body, logs) = match run(app, request).await {
+        Ok(done) => {
+            let (_, code, body) = outcome(&app.catalogue, &done.result);
+            (code, body, done.result.logs)
+        }
+        Err(e) => {
+            let code = e.status().as_u16() as i64;
+            (code, Some(app.catalogue.body(e)), String::new())
+        }
+    };
     let diff = compare(&case.case.expect, status_code, body.as_deref());
     CaseOutcome {
         tool: tool.id.clone(),
@@ -113,7 +112,7 @@ pub async fn run_case(
         passed: diff.is_empty(),
         diff,
         duration: started.elapsed(),
-        logs: result.logs,
+        logs,
     }
 }
 

@@ -1,10 +1,12 @@
-//! The response catalogue of the execution gateway (RESPONSES.md, G* and H* rows) and how an
-//! envelope is rendered byte for byte.
+//! The response catalogue of the whole family (RESPONSES.md): every row as data in [`rows`],
+//! and the execution gateway's rejections with the configured wording and overrides. Only
+//! status numbers and bytes live here; faces turn them into HTTP responses.
+
+pub mod rows;
 
 use std::collections::BTreeMap;
 
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::jsonfmt;
@@ -138,12 +140,9 @@ impl Catalogue {
             .unwrap_or_else(|| err.default_body(self.wording))
     }
 
-    pub fn reject(&self, err: GatewayError) -> Response {
-        envelope_response(
-            err.status(),
-            err.status().as_u16() as i64,
-            Some(&self.body(err)),
-        )
+    /// The whole envelope of a rejection.
+    pub fn envelope(&self, err: GatewayError) -> String {
+        envelope(err.status().as_u16() as i64, Some(&self.body(err)))
     }
 }
 
@@ -156,19 +155,6 @@ pub fn envelope(status_code: i64, body: Option<&str>) -> String {
         ),
         None => format!("{{\"statusCode\": {status_code}, \"body\": null}}"),
     }
-}
-
-pub fn envelope_response(http: StatusCode, status_code: i64, body: Option<&str>) -> Response {
-    json_response(http, envelope(status_code, body))
-}
-
-pub fn json_response(http: StatusCode, text: String) -> Response {
-    (
-        http,
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        text,
-    )
-        .into_response()
 }
 
 /// Bodies of handler failures (H500-py, H500-js, H500-lua), decoded.

@@ -6,17 +6,19 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
-use super::cases::{load_cases, run_case, CaseOutcome};
-use super::publish::{publish as publish_tool, Bump, PublishError};
+use crate::app::{App, BuildOptions};
+use crate::config::{load_config, ServeOptions};
+use crate::domain::admission::{run, Caller, RunRequest};
+use crate::domain::cases::{load_cases, run_case, CaseOutcome};
+use crate::domain::publishing::{publish as publish_tool, Bump, PublishError};
 use crate::registry::Visibility;
-use crate::server::{build_state, load_config, AppState, ServeOptions};
 
 /// The emulator's state without a server (test runs use a throwaway in-memory store).
-fn offline(opts: &ServeOptions, in_memory: bool) -> anyhow::Result<Arc<AppState>> {
-    let config = load_config(opts)?;
+fn offline(opts: &ServeOptions, in_memory: bool) -> anyhow::Result<Arc<App>> {
     let mut opts = opts.clone();
     opts.in_memory |= in_memory;
-    build_state(config, &opts)
+    let config = load_config(&opts)?;
+    App::build(config, &BuildOptions::default())
 }
 
 /// Runs every test case (of `only`, or of every tool) in parallel; prints a diff per failure and
@@ -37,7 +39,7 @@ pub async fn test(
         if !tools.iter().any(|t| &t.id == name) {
             anyhow::bail!(
                 "no tool with id {name:?} in {}",
-                state.functions_dir.display()
+                state.config.functions.dir.display()
             );
         }
     }
@@ -68,15 +70,8 @@ pub async fn test(
             let state = state.clone();
             let tool = tool.clone();
             tasks.spawn(async move {
-                run_case(
-                    &state.executor,
-                    &state.catalogue,
-                    &state.secrets,
-                    &tool,
-                    tool.bundle.clone(),
-                    &case,
-                )
-                .await
+                let code = tool.bundle.clone();
+                run_case(&state, &tool, code, &case).await
             });
         }
     }
@@ -140,30 +135,16 @@ pub async fn invoke(
     let Some(t) = state.registry.get(&tool) else {
         anyhow::bail!(
             "no tool with id {tool:?} in {}",
-            state.functions_dir.display()
+            state.config.functions.dir.display()
         );
     };
-    let target = crate::gateway::resolve(&state, &t, version.as_deref()).ok_or_else(|| {
-        anyhow::anyhow!("{tool} has no version {:?}", version.unwrap_or_default())
-    })?;
-    let (version, bundle) = match target {
-        crate::gateway::Target::Draft => ("draft".to_string(), t.bundle.clone()),
-        crate::gateway::Target::Published { version, bundle } => (version, bundle),
-    };
-    let job = crate::gateway::job_for(
-        &t,
-        &version,
-        &bundle,
-        event,
-        &uuid::Uuid::new_v4().to_string(),
-        &t.organization,
-        &state.secrets,
-        state.config.executor.log_limit_bytes,
-    );
-    let result = state.executor.run(t.runtime, job, bundle).await;
-    eprint!("{}", result.logs);
-    let (_, code, body) = crate::gateway::outcome(&state.catalogue, &result);
-    println!("{}", crate::responses::envelope(code, body.as_deref()));
+    let mut request = RunRequest::new(Caller::Local, t.id.clone(), event);
+    request.version = version.clone();
+    let done = run(&state, request)
+        .await
+        .map_err(|_| anyhow::anyhow!("{tool} has no version {:?}", version.unwrap_or_default()))?;
+    eprint!("{}", done.result.logs);
+    println!("{}", done.text);
     state.store.close();
     Ok(0)
 }
@@ -176,15 +157,11 @@ pub async fn publish(
     visibility: Option<Visibility>,
 ) -> anyhow::Result<i32> {
     let config = load_config(&opts)?;
-    let token = config
-        .server
-        .admin_token
-        .clone()
-        .or_else(|| std::fs::read_to_string(crate::server::admin_token_path(&config, &opts)).ok())
-        .map(|t| t.trim().to_string());
+    let token = super::admin::admin_token(&config);
+    let running = crate::domain::running::find(&config);
     let url = format!(
-        "http://{}:{}/_emulator/v1/tools/{tool}/publish",
-        config.server.host, config.server.port
+        "{}/_emulator/v1/tools/{tool}/publish",
+        super::admin::server_url(&config)
     );
     let body = serde_json::json!({"bump": bump, "visibility": visibility});
     if let Some(token) = token {
@@ -228,24 +205,24 @@ pub async fn publish(
             });
         }
     }
+    // A live server holds this state: writing the file behind it would leave its caches stale.
+    if let Some(r) = running {
+        anyhow::bail!(
+            "the emulator running as pid {} holds {}, but its admin API at {} did not take the publish\n  hint: check that it is healthy (or stop it) and try again",
+            r.pid,
+            config.state.path.display(),
+            r.url
+        );
+    }
     // No emulator is running: publish into the state file directly.
     let state = offline(&opts, false)?;
     let Some(t) = state.registry.get(&tool) else {
         anyhow::bail!(
             "no tool with id {tool:?} in {}",
-            state.functions_dir.display()
+            state.config.functions.dir.display()
         );
     };
-    let result = publish_tool(
-        &state.store,
-        &state.executor,
-        &state.catalogue,
-        &state.secrets,
-        &t,
-        bump,
-        visibility,
-    )
-    .await;
+    let result = publish_tool(&state, &t, bump, visibility).await;
     state.store.close();
     match result {
         Ok(p) => {

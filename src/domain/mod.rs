@@ -1,0 +1,17 @@
+//! The platform's rules, independent of any protocol: who may run what (admission), what a run
+//! costs (billing), how a run is executed and recorded (runs), versions, publishing, test cases,
+//! hot reload, fault injection, and what goes on the terminal. Faces call in; engines are called.
+
+pub mod admission;
+pub mod billing;
+pub mod cases;
+pub mod events;
+pub mod faults;
+pub mod inflight;
+pub mod publishing;
+pub mod reload;
+pub mod running;
+pub mod runs;
+pub mod snapshot;
+pub mod terminal;
+pub mod versions;

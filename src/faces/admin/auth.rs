@@ -1,0 +1,55 @@
+//! What every admin route shares: the admin-token layer (one check for the whole API, not a
+//! prologue per handler) and the JSON error replies.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::Json;
+use serde_json::json;
+
+use crate::app::App;
+
+pub(crate) fn reply(status: StatusCode, body: serde_json::Value) -> Response {
+    crate::faces::reply::json_response(status, body.to_string())
+}
+
+/// The token of `Bearer <token>`; the scheme is case-insensitive (RFC 9110 §11.1).
+fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// Refuses every admin request without the admin token, before any handler or body parsing.
+pub async fn require_admin(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let given = req
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(bearer_token);
+    if given == Some(app.admin_token.as_str()) {
+        next.run(req).await
+    } else {
+        reply(
+            StatusCode::UNAUTHORIZED,
+            json!({"error": "admin token required: send Authorization: Bearer <token> (printed at start, or [server] admin_token)"}),
+        )
+    }
+}
+
+pub(crate) type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
+
+/// A JSON body, or the 400 that says what is wrong with it.
+pub(crate) fn body<T>(b: JsonBody<T>) -> Result<T, Box<Response>> {
+    b.map(|Json(v)| v).map_err(|e| {
+        Box::new(reply(
+            StatusCode::BAD_REQUEST,
+            json!({"error": e.body_text()}),
+        ))
+    })
+}
