@@ -68,6 +68,7 @@ async fn health(
         "tools": app.registry.list().len(),
         "uptime_ms": app.started.elapsed().as_millis() as u64,
         "workers": app.executor.worker_pids(),
+        "runs_in_flight": app.inflight.len(),
         "problems": app.registry.problems(),
     });
     faces::reply::json_response(axum::http::StatusCode::OK, body.to_string())

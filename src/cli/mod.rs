@@ -385,7 +385,10 @@ where
         .enable_all()
         .build()
         .expect("tokio runtime");
-    match runtime.block_on(f()) {
+    let result = runtime.block_on(f());
+    // Blocking reads (the stdin lifeline) cannot be cancelled: do not wait for them to end.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");

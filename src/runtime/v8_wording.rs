@@ -1085,6 +1085,43 @@ fn constructed_at(place: Place<'_>) -> Option<String> {
     matches!(next, None | Some('(' | ';' | ')' | ',' | '}' | ']')).then_some(chain.rendered)
 }
 
+/// Whether the target of the member access whose `.` is at `dot` is, as far as the source
+/// shows, `null` rather than `undefined` (Boa's message does not tell them apart): the literal
+/// `null`, or a plain identifier whose last assignment above the access, in the handler's own
+/// text, is `= null`. Anything less clear is reported as undefined, V8's more common case.
+fn null_target(spot: &Spot, dot: usize) -> bool {
+    let t = spot.text();
+    let end = skip_back(t, dot);
+    let mut start = end;
+    while start > 0 && is_id_part(t[start - 1]) {
+        start -= 1;
+    }
+    if start == end || (start > 0 && matches!(t[start - 1], '.' | ']' | ')')) {
+        return false;
+    }
+    let name = text_of(t, start, end);
+    if name == "null" {
+        return true;
+    }
+    let above: String = spot.lines[..spot.line]
+        .iter()
+        .map(|l| l.iter().collect::<String>())
+        .chain(std::iter::once(t[..start].iter().collect()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let assignment = Regex::new(&format!(
+        r"(?:^|[^\w$.]){}\s*=([^=][^;\n]*)",
+        regex::escape(&name)
+    ));
+    let Ok(assignment) = assignment else {
+        return false;
+    };
+    assignment
+        .captures_iter(&above)
+        .last()
+        .is_some_and(|c| c[1].trim().trim_end_matches(';') == "null")
+}
+
 fn reading(name: &str) -> String {
     format!("Cannot read properties of undefined (reading '{name}')")
 }
@@ -1127,7 +1164,11 @@ fn nullish_at(place: Place<'_>) -> Option<String> {
             if !(is_id_part(target) || target == ']') {
                 return None;
             }
-            return Some(reading(&text_of(t, i, ident_end(t, i))));
+            let name = text_of(t, i, ident_end(t, i));
+            if null_target(&spot, dot) {
+                return Some(reading(&name).replacen("undefined", "null", 1));
+            }
+            return Some(reading(&name));
         }
         // `target[key]`: reported at the key.
         Some('[') => {
@@ -2683,5 +2724,30 @@ mod tests {
         }
         let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
         assert_eq!(json_parse_error(&deep), None);
+    }
+}
+
+#[cfg(test)]
+mod null_target_tests {
+    use super::*;
+
+    #[test]
+    fn null_is_read_from_the_last_assignment() {
+        let src = "function f() {\n  let x=null;\n  return x.y;\n}\n";
+        let msg = to_v8_in(
+            "TypeError",
+            "cannot convert 'null' or 'undefined' to object",
+            src,
+            Some((3, 12)),
+        );
+        assert_eq!(msg, "Cannot read properties of null (reading 'y')");
+        let src = "function f() {\n  let x = null;\n  x = g();\n  return x.y;\n}\n";
+        let msg = to_v8_in(
+            "TypeError",
+            "cannot convert 'null' or 'undefined' to object",
+            src,
+            Some((4, 12)),
+        );
+        assert_eq!(msg, "Cannot read properties of undefined (reading 'y')");
     }
 }

@@ -237,6 +237,15 @@ impl Emu {
         serde_json::from_str(&text).unwrap()
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the process to end by itself.
+    pub fn wait_exit(&mut self) {
+        let _ = self.child.wait();
+    }
+
     pub fn kill_hard(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -2,7 +2,9 @@
 //! over HTTP, with real SQLite files. One test crate (modules below) so the binary links once.
 
 mod admin;
+mod catalogue;
 mod common;
+mod defects;
 mod devloop;
 mod frame;
 mod gateway;

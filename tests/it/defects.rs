@@ -1,0 +1,380 @@
+//! Regression tests for the defects found while trying the frame (issue 9, item 11).
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::{json, Value};
+
+use crate::common::*;
+
+fn cli_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(binary())
+        .arg("--config")
+        .arg(dir.join("emulator.toml"))
+        .arg("--state")
+        .arg(dir.join("state.db"))
+        .args(args)
+        .output()
+        .expect("run cortex-emu")
+}
+
+/// Waits until `emu`'s output has `pattern` (the reload line is the synchronisation point).
+fn wait_for(emu: &Emu, pattern: &str) -> String {
+    for _ in 0..600 {
+        let out = emu.output.lock().unwrap().clone();
+        if out.contains(pattern) {
+            return out;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("no {pattern:?} in:\n{}", emu.output.lock().unwrap());
+}
+
+#[test]
+fn relative_functions_and_config_paths_reload_and_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("sub/tools")).unwrap();
+    py(
+        &dir.path().join("sub/tools"),
+        "h",
+        "def cortexone_handler(e, c):\n    return {\"statusCode\": 200, \"body\": {\"v\": 1}}\n",
+    );
+    std::fs::write(dir.path().join("sub/emulator.toml"), config_text("")).unwrap();
+    let mut child = Command::new(binary())
+        .current_dir(dir.path())
+        .args([
+            "--config",
+            "sub/emulator.toml",
+            "--functions",
+            "sub/tools",
+            "--in-memory",
+        ])
+        .env("CORTEX_EMU_STDIN_LIFELINE", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    for stream in [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ] {
+        let (out, tx) = (output.clone(), tx.clone());
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("ready on http://").nth(1) {
+                    let _ = tx.send(rest.split_whitespace().next().unwrap().to_string());
+                }
+                let mut o = out.lock().unwrap();
+                o.push_str(&line);
+                o.push('\n');
+            }
+        });
+    }
+    let base = format!(
+        "http://{}",
+        rx.recv_timeout(std::time::Duration::from_secs(60)).unwrap()
+    );
+    let invoke = || {
+        let r = client()
+            .post(format!("{base}/api/v1/functions/h/invoke"))
+            .header("Authorization", KEY)
+            .body(r#"{"event": {}}"#)
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.text().unwrap())
+    };
+    assert_eq!(invoke().1, r#"{"statusCode": 200, "body": "{\"v\": 1}"}"#);
+    let wait = |pattern: &str| {
+        for _ in 0..600 {
+            if output.lock().unwrap().contains(pattern) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("no {pattern:?} in:\n{}", output.lock().unwrap());
+    };
+    std::fs::write(
+        dir.path().join("sub/tools/h/cortexone_function.py"),
+        "def cortexone_handler(e, c):\n    return {\"statusCode\": 200, \"body\": {\"v\": 2}}\n",
+    )
+    .unwrap();
+    wait("reloaded h");
+    assert!(
+        !output.lock().unwrap().contains("already used"),
+        "{}",
+        output.lock().unwrap()
+    );
+    assert_eq!(invoke().1, r#"{"statusCode": 200, "body": "{\"v\": 2}"}"#);
+    std::fs::remove_dir_all(dir.path().join("sub/tools/h")).unwrap();
+    wait("removed h");
+    assert_eq!(invoke().0, 404);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn rebinding_object_does_not_crash_the_javascript_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    js(
+        dir.path(),
+        "js-object-null",
+        "function cortexone_handler(event, context) {\n  Object = null;\n  console.log('still here', {a: 1});\n  return { statusCode: 200, body: { ok: true } };\n}\n",
+    );
+    js(
+        dir.path(),
+        "js-keys-replaced",
+        "function cortexone_handler(event, context) {\n  Object.keys = function () { return 5; };\n  return { statusCode: 200, body: { kept: 'all keys' } };\n}\n",
+    );
+    let emu = Emu::start_with(dir.path(), &config_text(""));
+    let r = emu.invoke("js-object-null", "{}");
+    assert_eq!(r.body, r#"{"statusCode": 200, "body": "{\"ok\": true}"}"#);
+    let (_, a) = emu.admin(
+        "GET",
+        &format!("/activations/{}", r.activation_id.unwrap()),
+        None,
+        Some(ADMIN),
+    );
+    assert_eq!(a["logs"], json!("still here {\"a\":1}\n"));
+    let r = emu.invoke("js-keys-replaced", "{}");
+    assert_eq!(
+        r.body,
+        r#"{"statusCode": 200, "body": "{\"kept\": \"all keys\"}"}"#
+    );
+}
+
+#[test]
+fn javascript_errors_read_as_v8_words_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "js-null-read",
+            "  const x = null;\n  return x.y;",
+            "TypeError",
+            "Cannot read properties of null (reading 'y')",
+        ),
+        (
+            "js-undefined-set",
+            "  let o;\n  o.z = 1;\n  return o;",
+            "TypeError",
+            "Cannot set properties of undefined (setting 'z')",
+        ),
+        (
+            "js-const",
+            "  const k = 1;\n  k = 2;\n  return k;",
+            "TypeError",
+            "Assignment to constant variable.",
+        ),
+        (
+            "js-not-fn",
+            "  const o = {};\n  return o.f();",
+            "TypeError",
+            "o.f is not a function",
+        ),
+        (
+            "js-undefined-name",
+            "  return missing + 1;",
+            "ReferenceError",
+            "missing is not defined",
+        ),
+        (
+            "js-array-length",
+            "  return new Array(-1);",
+            "RangeError",
+            "Invalid array length",
+        ),
+    ];
+    for (name, body, ..) in &cases {
+        js(
+            dir.path(),
+            name,
+            &format!("function cortexone_handler(event, context) {{\n{body}\n}}\n"),
+        );
+    }
+    let emu = Emu::start_with(dir.path(), &config_text(""));
+    for (name, _, kind, details) in cases {
+        let r = emu.invoke(name, "{}");
+        assert_eq!(
+            r.inner(),
+            json!({"error": "Script execution failed", "type": kind, "details": details}),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_store_failure_reaches_admin_clients_as_500_with_the_cause_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let functions = fixtures_dir();
+    let small = config_text("").replace("[billing]", "[state]\nmax_size_mb = 1\n\n[billing]");
+    let emu = Emu::start_in(dir.path(), functions.path(), &small);
+    let big_event = json!({ "pad": "x".repeat(60_000) }).to_string();
+    for _ in 0..100 {
+        if emu.invoke("py-hello", &big_event).status != 200 {
+            break;
+        }
+    }
+    // The database is full: creating an organization fails in SQLite, not in the request.
+    let (status, body) = emu.admin(
+        "POST",
+        "/organizations",
+        Some(json!({"slug": "late", "name": "x".repeat(200_000)})),
+        Some(ADMIN),
+    );
+    assert_eq!(status, 500, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("internal error:"),
+        "{body}"
+    );
+    wait_for(&emu, "admin API:");
+    // A client mistake is still a 400.
+    let (status, _) = emu.admin(
+        "POST",
+        "/organizations",
+        Some(json!({"slug": "Bad Slug"})),
+        Some(ADMIN),
+    );
+    assert_eq!(status, 400);
+}
+
+#[test]
+fn publish_goes_through_the_running_server_on_any_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let functions = tempfile::tempdir().unwrap();
+    py(
+        functions.path(),
+        "pub-me",
+        "def cortexone_handler(e, c):\n    return {\"statusCode\": 200, \"body\": {\"v\": 1}}\n",
+    );
+    std::fs::create_dir_all(functions.path().join("pub-me/tests")).unwrap();
+    std::fs::write(
+        functions.path().join("pub-me/tests/v.json"),
+        r#"{"event": {}, "expect": {"statusCode": 200, "body": {"v": 1}}}"#,
+    )
+    .unwrap();
+    // `--port 0` in the config: the CLI cannot guess the port, it reads server.json.
+    let emu = Emu::start_in(dir.path(), functions.path(), &config_text(""));
+    let out = Command::new(binary())
+        .arg("--config")
+        .arg(dir.path().join("emulator.toml"))
+        .arg("--state")
+        .arg(dir.path().join("state.db"))
+        .arg("--functions")
+        .arg(functions.path())
+        .args(["publish", "pub-me", "--bump", "patch"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("published pub-me@1.0.0"));
+    // The server knows the version at once: its caches were not bypassed.
+    let r = emu.post(
+        "/api/v1/functions/pub-me/1.0.0/invoke",
+        Some(KEY),
+        r#"{"event": {}}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    // The server wrote its runtime file; a killed server leaves a stale one, which is ignored.
+    let running: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("server.json")).unwrap())
+            .unwrap();
+    assert_eq!(running["url"], json!(emu.base));
+}
+
+#[test]
+fn piping_activations_into_head_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let functions = fixtures_dir();
+    let emu = Emu::start_in(dir.path(), functions.path(), &config_text(""));
+    for _ in 0..30 {
+        assert_eq!(emu.invoke("py-hello", "{}").status, 200);
+    }
+    let mut child = Command::new(binary())
+        .arg("--config")
+        .arg(dir.path().join("emulator.toml"))
+        .arg("--state")
+        .arg(dir.path().join("state.db"))
+        .args(["activations", "--limit", "30"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader is gone (as `head -1` would be): the rest goes to a closed pipe.
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_ne!(out.status.code(), Some(101), "{err}");
+    assert!(!first.is_empty());
+}
+
+#[test]
+fn a_forced_shutdown_records_a_run_in_flight_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let functions = tempfile::tempdir().unwrap();
+    py(
+        functions.path(),
+        "py-slow",
+        "import time\ndef cortexone_handler(e, c):\n    time.sleep(3)\n    return {\"statusCode\": 200, \"body\": {}}\n",
+    );
+    let mut emu = Emu::start_in(dir.path(), functions.path(), &config_text(""));
+    let base = emu.base.clone();
+    let run = std::thread::spawn(move || {
+        client()
+            .post(format!("{base}/api/v1/functions/py-slow/invoke"))
+            .header("Authorization", KEY)
+            .body(r#"{"event": {}}"#)
+            .send()
+            .map(|r| r.status().as_u16())
+    });
+    // Health counts the runs in flight: wait until this one is.
+    let mut in_flight = false;
+    for _ in 0..600 {
+        if emu.health()["runs_in_flight"] == json!(1) {
+            in_flight = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(in_flight, "the run never started");
+    let pid = emu.pid();
+    // SIGTERM twice: the second stops at once, with the run still going.
+    unsafe {
+        libc::kill(pid as i32, libc::SIGTERM);
+    }
+    wait_for(&emu, "shutting down");
+    unsafe {
+        libc::kill(pid as i32, libc::SIGTERM);
+    }
+    emu.wait_exit();
+    let _ = run.join();
+    let db = rusqlite::Connection::open(dir.path().join("state.db")).unwrap();
+    let rows: Vec<(String, String)> = db
+        .prepare("SELECT id, status FROM activations")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let debits: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM ledger WHERE activation_id = ?1",
+            [&rows[0].0],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(debits, 1);
+}
