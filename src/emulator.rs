@@ -29,8 +29,8 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use crate::app::{App, BuildOptions};
 use crate::config::{load_config, ServeOptions};
+use crate::domain::app::{App, BuildOptions};
 
 type Shutdown = Pin<Box<dyn Future<Output = ()> + Send>>;
 

@@ -2,13 +2,12 @@
 //!
 //! See `docs/ARCHITECTURE.md` for the map of modules and how a request flows through them.
 //! Layers, from the top: the command line (`cli`) and the faces (`server`, `faces`), the domain
-//! (`app`, `domain`), the engines (`executor`, `runtime`, `registry`, `store`) and the leaves
-//! (`config`, `catalogue`, `clock`, `jsonfmt`, `money`). A module imports only from its own layer
+//! (`domain`, with the application state in `domain::app`), the engines (`executor`, `runtime`, `registry`, `store`) and the leaves
+//! (`config`, `catalogue`, `clock`, `jsonfmt`, `money`, `protocol`). A module imports only from its own layer
 //! or below; `tests/it/layers.rs` checks it.
 //!
 //! The library API is [`Emulator`], for running the emulator inside another crate's tests.
 
-pub mod app;
 pub mod catalogue;
 pub mod cli;
 pub mod clock;
@@ -19,6 +18,7 @@ pub mod executor;
 pub mod faces;
 pub mod jsonfmt;
 pub mod money;
+pub mod protocol;
 pub mod registry;
 pub mod runtime;
 pub mod server;

@@ -10,8 +10,8 @@ use anyhow::Context as _;
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::app::{App, BuildOptions};
 use crate::config::{load_config, ServeOptions};
+use crate::domain::app::{App, BuildOptions};
 use crate::faces;
 
 pub fn router(app: Arc<App>) -> Router {

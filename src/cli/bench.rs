@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use hdrhistogram::Histogram;
 
-use crate::executor::protocol::{RunContext, WireJob};
+use crate::protocol::{RunContext, WireJob};
 use crate::registry::{Bundle, Runtime};
 use crate::runtime::Engine;
 

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
-use crate::app::{App, BuildOptions};
 use crate::config::{load_config, ServeOptions};
 use crate::domain::admission::{run, Caller, RunRequest};
+use crate::domain::app::{App, BuildOptions};
 use crate::domain::cases::{load_cases, run_case, CaseOutcome};
 use crate::domain::publishing::{publish as publish_tool, Bump, PublishError};
 use crate::registry::Visibility;

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::app::App;
 use crate::catalogue::GatewayError;
+use crate::domain::app::App;
 use crate::domain::billing::minimum_micros;
 use crate::domain::runs::{execute, Executed, Payer};
 use crate::domain::versions::{resolve, visible_to, Target};

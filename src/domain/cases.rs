@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::app::App;
 use crate::domain::admission::{run, Caller, RunRequest};
+use crate::domain::app::App;
 use crate::domain::runs::outcome;
 use crate::registry::{Bundle, Tool};
 

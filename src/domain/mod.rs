@@ -3,6 +3,7 @@
 //! hot reload, fault injection, and what goes on the terminal. Faces call in; engines are called.
 
 pub mod admission;
+pub mod app;
 pub mod billing;
 pub mod cases;
 pub mod events;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::cases::{load_cases, run_case, CaseOutcome};
-use crate::app::App;
+use crate::domain::app::App;
 use crate::registry::{Tool, Visibility};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]

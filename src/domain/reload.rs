@@ -15,7 +15,7 @@ use std::time::Duration;
 use notify::{RecursiveMode, Watcher};
 use tokio::time::Instant;
 
-use crate::app::App;
+use crate::domain::app::App;
 use crate::domain::events::ToolEvent;
 use crate::registry::{folder_label, load_tool, LoadDefaults, Tool};
 

@@ -8,11 +8,11 @@ use std::time::Instant;
 use axum::http::StatusCode;
 use serde_json::Value;
 
-use crate::app::App;
 use crate::catalogue::{envelope, Catalogue, GatewayError};
+use crate::domain::app::App;
 use crate::domain::billing::{compute_micros, fee_micros};
 use crate::domain::versions::Target;
-use crate::executor::protocol::{RunContext, RunResult, RunStatus, WireJob};
+use crate::protocol::{RunContext, RunResult, RunStatus, WireJob};
 use crate::registry::{Bundle, Tool};
 use crate::store::{Activation, KeyRecord, StoreError};
 

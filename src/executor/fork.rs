@@ -19,8 +19,8 @@ use std::os::fd::RawFd;
 use serde::Deserialize;
 
 use super::alloc;
-use super::protocol::WireJob;
 use super::worker::Session;
+use crate::protocol::WireJob;
 use crate::runtime::Engine;
 
 /// The child's stdin was closed: the server is gone, so the template exits too.
@@ -42,7 +42,7 @@ const GROWTH_CEILING: usize = 128 << 20;
 struct KeyFields {
     code_hash: String,
     #[serde(default)]
-    context: crate::executor::protocol::RunContext,
+    context: crate::protocol::RunContext,
     #[serde(default)]
     check: bool,
 }
@@ -50,7 +50,7 @@ struct KeyFields {
 /// The key of a job line, read without building its files (the template does this once per fork).
 fn tenant_of(line: &[u8]) -> String {
     match serde_json::from_slice::<KeyFields>(line) {
-        Ok(k) => crate::executor::protocol::tenant_key(&k.context, &k.code_hash, k.check),
+        Ok(k) => crate::protocol::tenant_key(&k.context, &k.code_hash, k.check),
         // A malformed job is answered by whichever child gets it.
         Err(_) => String::new(),
     }

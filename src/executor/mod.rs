@@ -9,7 +9,8 @@
 pub mod alloc;
 pub mod entry;
 pub(crate) mod fork;
-pub mod protocol;
+/// The wire protocol between the server and its workers (a leaf: runtimes use it too).
+pub use crate::protocol;
 pub mod worker;
 
 use std::collections::{HashMap, HashSet};

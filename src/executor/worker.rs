@@ -12,7 +12,7 @@ use std::io::{BufRead, Write};
 use std::sync::Arc;
 
 use super::alloc;
-use super::protocol::{RunResult, WireJob, WireReply};
+use crate::protocol::{RunResult, WireJob, WireReply};
 use crate::registry::Runtime;
 use crate::runtime::{engine_for, Engine, Files};
 
@@ -103,7 +103,7 @@ fn cap(runtime: Runtime, mut r: RunResult, log_limit: usize) -> RunResult {
                 details.clone(),
                 std::mem::take(&mut r.logs),
             );
-            super::protocol::push_log(
+            crate::protocol::push_log(
                 &mut failed.logs,
                 &format!("[cortex-emu] {details}\n"),
                 log_limit.max(256),
@@ -116,7 +116,7 @@ fn cap(runtime: Runtime, mut r: RunResult, log_limit: usize) -> RunResult {
         let limit = log_limit.max(4096);
         if error.len() > limit {
             let mut cut = String::new();
-            super::protocol::push_log(&mut cut, error, limit);
+            crate::protocol::push_log(&mut cut, error, limit);
             *error = cut;
         }
     }

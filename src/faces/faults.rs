@@ -9,10 +9,10 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::app::App;
 use crate::catalogue::rows::{self, Family, Row};
 use crate::catalogue::Wording;
 use crate::domain::admission::{authenticate, org_slug, KeyStyle};
+use crate::domain::app::App;
 use crate::domain::faults::Scope;
 use crate::store::Activation;
 

@@ -10,9 +10,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use serde_json::Value;
 
-use crate::app::App;
 use crate::catalogue::GatewayError;
 use crate::domain::admission::{authenticate, run, Caller, KeyStyle, RunRequest};
+use crate::domain::app::App;
 use crate::faces::reply::{json_response, reject, with_activation_id};
 
 pub async fn invoke_latest(

@@ -17,9 +17,9 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use rmcp::{ErrorData, ServerHandler};
 use serde_json::{json, Value};
 
-use crate::app::App;
 use crate::catalogue::GatewayError;
 use crate::domain::admission::{self, authenticate, Caller, KeyStyle, RunRequest};
+use crate::domain::app::App;
 use crate::domain::versions::{resolve, visible_to};
 use crate::faces::reply::reject;
 use crate::registry::Tool as EmuTool;

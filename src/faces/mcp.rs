@@ -17,9 +17,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
-use crate::app::App;
 use crate::catalogue::GatewayError;
 use crate::domain::admission::{self, authenticate, find_tool, Caller, KeyStyle, RunRequest};
+use crate::domain::app::App;
 use crate::domain::events::ToolEvent;
 use crate::faces::reply::{reject, with_activation_id};
 use crate::registry::{Tool, ToolKind};

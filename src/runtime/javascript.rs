@@ -15,8 +15,8 @@ use serde_json::{Map, Number, Value};
 
 use super::{finished, normalize, ConvertError, Engine, Files, MAX_DEPTH};
 use crate::catalogue::handler::script;
-use crate::executor::protocol::{push_log, RunResult, WireJob};
 use crate::jsonfmt::{self, Style};
+use crate::protocol::{push_log, RunResult, WireJob};
 
 const ENTRY: &str = "cortexone_function.js";
 /// Recursive JS calls allowed; Boa's default (512) is far below V8's, and crashes past the native
@@ -419,8 +419,7 @@ fn failure(e: JsError, ctx: &mut Context, source: &str) -> Failure {
             }
             .to_string();
             let at = super::v8_wording::error_position(&e.to_string(), ENTRY);
-            let details =
-                super::v8_wording::to_v8_in(&kind, &native.message().to_string(), source, at);
+            let details = super::v8_wording::to_v8_in(&kind, native.message(), source, at);
             Failure {
                 full: format!("{kind}: {details}\n{e}"),
                 kind,

@@ -10,8 +10,8 @@ use serde_json::{Map, Number, Value};
 
 use super::{finished, normalize, ConvertError, Engine, Files, MAX_DEPTH};
 use crate::catalogue::handler::script;
-use crate::executor::protocol::{push_log, RunResult, WireJob};
 use crate::jsonfmt::{self, Style};
+use crate::protocol::{push_log, RunResult, WireJob};
 
 const CHUNK: &str = "cortexone_function.lua";
 

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::executor::protocol::{RunResult, RunStatus, WireJob};
 use crate::jsonfmt::{self, Style};
+use crate::protocol::{RunResult, RunStatus, WireJob};
 
 /// A tool's files, shared by every run of the same code hash inside one worker.
 pub type Files = Arc<BTreeMap<String, String>>;
@@ -126,7 +126,7 @@ fn status_code(code: &Value) -> Result<i64, String> {
 /// A successful run's result from a normalized value.
 pub fn finished(n: Normalized, mut logs: String, duration_ms: f64, log_limit: usize) -> RunResult {
     if let Some(w) = &n.warning {
-        crate::executor::protocol::push_log(&mut logs, w, log_limit);
+        crate::protocol::push_log(&mut logs, w, log_limit);
     }
     RunResult {
         status: if n.status_code >= 500 {

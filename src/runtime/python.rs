@@ -11,7 +11,7 @@ use rustpython_vm::{AsObject, Interpreter, PyObjectRef, PyResult, VirtualMachine
 use serde::Deserialize;
 
 use super::{Engine, Files};
-use crate::executor::protocol::{RunResult, RunStatus, WireJob};
+use crate::protocol::{RunResult, RunStatus, WireJob};
 
 const PRELUDE: &str = include_str!("python_prelude.py");
 

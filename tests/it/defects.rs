@@ -1,23 +1,11 @@
 //! Regression tests for the defects found while trying the frame (issue 9, item 11).
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
 
 use crate::common::*;
-
-fn cli_in(dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(binary())
-        .arg("--config")
-        .arg(dir.join("emulator.toml"))
-        .arg("--state")
-        .arg(dir.join("state.db"))
-        .args(args)
-        .output()
-        .expect("run cortex-emu")
-}
 
 /// Waits until `emu`'s output has `pattern` (the reload line is the synchronisation point).
 fn wait_for(emu: &Emu, pattern: &str) -> String {

@@ -106,7 +106,7 @@ fn a_latency_fault_delays_the_real_answer() {
         &emu,
         json!({"latency_ms": 300, "tool": "py-hello", "times": 1}),
     );
-    assert_eq!(f["id"].as_str().unwrap().starts_with("fault-"), true);
+    assert!(f["id"].as_str().unwrap().starts_with("fault-"), "{f}");
     let t0 = std::time::Instant::now();
     let r = emu.invoke("py-hello", r#"{"name": "Ada"}"#);
     // A lower bound only: the delay was added (a slow machine cannot make this fail).

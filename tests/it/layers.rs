@@ -12,7 +12,6 @@ const LAYERS: &[(&str, u8)] = &[
     ("server", 4),
     ("faces", 4),
     ("planes", 4),
-    ("app", 3),
     ("domain", 3),
     ("executor", 2),
     ("runtime", 2),
@@ -23,6 +22,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("clock", 1),
     ("jsonfmt", 1),
     ("money", 1),
+    ("protocol", 1),
 ];
 
 fn src() -> PathBuf {

@@ -10,7 +10,7 @@ use axum::response::Response;
 use axum::Json;
 use serde_json::json;
 
-use crate::app::App;
+use crate::domain::app::App;
 
 pub(crate) fn reply(status: StatusCode, body: serde_json::Value) -> Response {
     crate::faces::reply::json_response(status, body.to_string())

@@ -10,8 +10,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::auth::{body, reply, JsonBody};
-use crate::app::App;
 use crate::config::FaultConfig;
+use crate::domain::app::App;
 
 /// `GET /_emulator/v1/faults`.
 pub async fn list_faults(State(app): State<Arc<App>>) -> Response {

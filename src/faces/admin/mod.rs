@@ -15,7 +15,7 @@ pub mod control;
 
 use auth::{body, reply, JsonBody};
 
-use crate::app::App;
+use crate::domain::app::App;
 use crate::domain::publishing::{publish, Bump, PublishError};
 use crate::registry::Visibility;
 
