@@ -216,7 +216,7 @@ async fn shutdown_signal() {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .expect("install SIGTERM handler");
     let lifeline = async {
-        if std::env::var_os("CORTEX_EMU_STDIN_LIFELINE").is_some() {
+        if std::env::var_os("CORTEX_EMU_STDIN_LIFELINE").is_some_and(|v| !v.is_empty()) {
             use tokio::io::AsyncReadExt;
             let mut stdin = tokio::io::stdin();
             let mut buf = [0u8; 64];

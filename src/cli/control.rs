@@ -123,8 +123,8 @@ pub fn reset(opts: &ServeOptions) -> anyhow::Result<i32> {
 
 pub fn export(opts: &ServeOptions, dir: &Path) -> anyhow::Result<i32> {
     // The server resolves the folder, so it is made absolute here, against the caller's cwd.
-    let dir = std::env::current_dir()?.join(dir);
-    let v = AdminClient::new(opts)?.post("/export", json!({"dir": dir}))?;
+    let absolute = std::env::current_dir()?.join(dir);
+    let v = AdminClient::new(opts)?.post("/export", json!({"dir": absolute}))?;
     println!(
         "exported to {}; load it with: cortex-emu serve --import {}",
         v["file"].as_str().unwrap_or("?"),
