@@ -282,7 +282,7 @@ pub struct KeyConfig {
 
 /// One injected fault: answer matching requests with a catalogue row, and/or delay them. Every
 /// scope given must match; none given matches every request outside `/_emulator`.
-#[derive(Debug, Clone, Deserialize, serde::Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize, Default, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FaultConfig {
     /// The catalogue row to answer with (e.g. `G402`, `F-deploy`); none = only add latency.

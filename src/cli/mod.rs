@@ -296,7 +296,21 @@ impl From<CommonArgs> for ServeOptions {
 
 /// Entry point of the binary; returns the process exit code.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    // `--help` ends with the environment variables the emulator reads (one list, in config).
+    let env_help: String = std::iter::once("Environment:".to_string())
+        .chain(
+            crate::config::ENVIRONMENT
+                .iter()
+                .map(|(name, what)| format!("  {name:<26} {what}")),
+        )
+        .collect::<Vec<_>>()
+        .join("\n");
+    let matches = Cli::command().after_help(env_help).get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
     let mut opts: ServeOptions = cli.common.into();
     match cli.command {
         Some(Command::Worker { runtime }) => match Runtime::from_name(&runtime) {

@@ -9,7 +9,9 @@ use super::cases::{load_cases, run_case, CaseOutcome};
 use crate::domain::app::App;
 use crate::registry::{Tool, Visibility};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Bump {
     Patch,

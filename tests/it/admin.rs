@@ -399,4 +399,34 @@ fn the_openapi_document_lists_every_admin_route_and_each_is_served() {
     ] {
         assert!(paths.contains_key(p), "{p}");
     }
+    // Request bodies are the schemas of the types the handlers deserialize (utoipa): the wallet
+    // credit takes `label` too, and `[[faults]]` fields are all there.
+    let body = |path: &str| {
+        paths[path]["post"]["requestBody"]["content"]["application/json"]["schema"].clone()
+    };
+    let credit = body("/_emulator/v1/organizations/{slug}/wallet/topup");
+    assert!(credit["properties"].get("label").is_some(), "{credit}");
+    assert_eq!(credit["required"], json!(["amount"]));
+    let fault = body("/_emulator/v1/faults");
+    for field in [
+        "response",
+        "route",
+        "tool",
+        "organization",
+        "times",
+        "probability",
+        "latency_ms",
+    ] {
+        assert!(fault["properties"].get(field).is_some(), "{field}: {fault}");
+    }
+    let publish = body("/_emulator/v1/tools/{id}/publish");
+    assert_eq!(
+        publish["properties"]["bump"]["$ref"],
+        json!("#/components/schemas/Bump")
+    );
+    assert_eq!(
+        doc["components"]["schemas"]["Bump"]["enum"],
+        json!(["patch", "minor", "major"]),
+        "{publish}"
+    );
 }

@@ -53,3 +53,29 @@ pub(crate) fn body<T>(b: JsonBody<T>) -> Result<T, Box<Response>> {
         ))
     })
 }
+
+pub(crate) fn org_or_404(
+    state: &App,
+    slug: &str,
+) -> Result<crate::store::Organization, Box<Response>> {
+    state.store.org_by_slug(slug).ok_or_else(|| {
+        Box::new(reply(
+            StatusCode::NOT_FOUND,
+            json!({"error": format!("no organization {slug:?}")}),
+        ))
+    })
+}
+
+pub(crate) fn store_error(e: crate::store::StoreError) -> Response {
+    match e {
+        crate::store::StoreError::Invalid(m) => reply(StatusCode::BAD_REQUEST, json!({"error": m})),
+        // The store's own failure, not the client's: 500, with the cause in the server's log.
+        other => {
+            tracing::error!("admin API: {other}");
+            reply(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({"error": format!("internal error: {other}")}),
+            )
+        }
+    }
+}

@@ -52,7 +52,7 @@ pub async fn clear_faults(State(app): State<Arc<App>>) -> Response {
     reply(StatusCode::OK, json!({"deleted": n}))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClockRequest {
     /// A span: `15m`, `90s`, `1h30m`, `2d`.
@@ -122,7 +122,7 @@ pub async fn reset(State(app): State<Arc<App>>) -> Response {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExportRequest {
     /// The folder to write (created when missing; an earlier export in it is replaced).

@@ -1,0 +1,109 @@
+//! Activations: `/activations`, `/activations/{id}`, `/activations/stream`.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::json;
+
+use super::auth::{reply, store_error};
+use crate::domain::app::App;
+
+/// The JSON view of an activation; `full` adds the event, response and logs.
+pub fn activation_json(state: &App, a: &crate::store::Activation, full: bool) -> serde_json::Value {
+    let mut v = json!({
+        "id": a.id,
+        "organization": state.store.org(&a.org_id).map(|o| o.slug).unwrap_or_default(),
+        "tool": a.tool_id,
+        "version": a.version,
+        "code_hash": a.code_hash,
+        "runtime": a.runtime,
+        "status": a.status,
+        "statusCode": a.status_code,
+        "duration_ms": (a.duration_ms * 1000.0).round() / 1000.0,
+        "cost": crate::store::format_micros(a.cost_micros),
+        "started_at": a.started_at,
+        "finished_at": a.finished_at,
+        "injected": a.injected,
+    });
+    if full {
+        let parse = |s: &str| {
+            serde_json::from_str::<serde_json::Value>(s)
+                .unwrap_or(serde_json::Value::String(s.to_string()))
+        };
+        v["event"] = parse(&a.event);
+        v["response"] = parse(&a.response);
+        v["logs"] = json!(a.logs);
+        v["error"] = json!(a.error);
+    }
+    v
+}
+
+/// `GET /_emulator/v1/activations?tool=&version=&status=&since=&limit=&organization=`
+pub async fn list_activations(
+    State(state): State<Arc<App>>,
+    q: Result<
+        axum::extract::Query<crate::store::admin::ActivationFilter>,
+        axum::extract::rejection::QueryRejection,
+    >,
+) -> Response {
+    let filter = match q {
+        Ok(axum::extract::Query(f)) => f,
+        Err(e) => return reply(StatusCode::BAD_REQUEST, json!({"error": e.body_text()})),
+    };
+    match state.store.activations(filter).await {
+        Ok(list) => {
+            let items: Vec<_> = list
+                .iter()
+                .map(|a| activation_json(&state, a, false))
+                .collect();
+            reply(StatusCode::OK, json!({"activations": items}))
+        }
+        Err(e) => store_error(e),
+    }
+}
+
+/// `GET /_emulator/v1/activations/{id}`: with event, response, logs and cost.
+pub async fn get_activation(State(state): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    match state.store.activation(id.clone()).await {
+        Ok(Some(a)) => reply(StatusCode::OK, activation_json(&state, &a, true)),
+        Ok(None) => reply(
+            StatusCode::NOT_FOUND,
+            json!({"error": format!("no activation {id:?}")}),
+        ),
+        Err(e) => store_error(e),
+    }
+}
+
+/// `GET /_emulator/v1/activations/stream`: Server-Sent Events, one `activation` event per run as
+/// it is recorded.
+pub async fn stream_activations(State(state): State<Arc<App>>) -> Response {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use axum::response::IntoResponse;
+    let rx = state.activity.subscribe();
+    let stream = futures_util::stream::unfold((rx, state), |(mut rx, state)| async move {
+        loop {
+            match rx.recv().await {
+                Ok(a) => {
+                    let data = activation_json(&state, &a, false).to_string();
+                    let event = Event::default()
+                        .event("activation")
+                        .id(a.id.clone())
+                        .data(data);
+                    return Some((Ok::<_, std::convert::Infallible>(event), (rx, state)));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    // A first comment makes the headers go out at once, so a client knows it is subscribed.
+    let hello = futures_util::stream::once(async {
+        Ok(Event::default().comment("cortex-emu activations"))
+    });
+    use futures_util::StreamExt;
+    Sse::new(hello.chain(stream))
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
