@@ -67,6 +67,11 @@ impl Faults {
         Ok(fault)
     }
 
+    /// No fault in force: the per-request check can stop before reading the request.
+    pub fn is_empty(&self) -> bool {
+        self.list.lock().unwrap().is_empty()
+    }
+
     pub fn list(&self) -> Vec<Fault> {
         self.list.lock().unwrap().clone()
     }
