@@ -36,6 +36,8 @@ pub struct App {
     pub tool_events: ToolEvents,
     pub faults: Faults,
     pub clock: Arc<Clock>,
+    /// No run or reload lines on the terminal (an emulator embedded in a test binary).
+    pub quiet: bool,
 }
 
 /// How [`App::build`] finds the worker binary; `None` is the running executable (or
@@ -101,7 +103,15 @@ impl App {
             tool_events: crate::domain::events::channel(),
             faults,
             clock,
+            quiet: options.quiet,
         }))
+    }
+
+    /// One line on the terminal (reloads, publishes, faults), unless quiet.
+    pub fn say(&self, line: &str) {
+        if !self.quiet {
+            crate::domain::terminal::reload_line(line);
+        }
     }
 
     /// Keeps the store's tool table in step with the registry: the tools found at start now,

@@ -128,10 +128,7 @@ pub async fn reload(state: &App, folder: &Path, defaults: &LoadDefaults, first_e
     if !folder.is_dir() {
         state.registry.clear_problem(&label);
         if let Some(t) = state.registry.remove_folder(folder) {
-            crate::domain::terminal::reload_line(&format!(
-                "removed {} (folder {label} deleted)",
-                t.id
-            ));
+            state.say(&format!("removed {} (folder {label} deleted)", t.id));
             let _ = state.tool_events.send(ToolEvent::Removed(t.id.clone()));
         }
         return;
@@ -165,10 +162,7 @@ pub async fn reload(state: &App, folder: &Path, defaults: &LoadDefaults, first_e
         Ok(t) => {
             state.registry.clear_problem(&label);
             let ms = first_event.elapsed().as_secs_f64() * 1000.0;
-            crate::domain::terminal::reload_line(&format!(
-                "reloaded {} ({what}) in {ms:.1} ms",
-                t.id
-            ));
+            state.say(&format!("reloaded {} ({what}) in {ms:.1} ms", t.id));
             let _ = state.tool_events.send(ToolEvent::Reloaded(t));
         }
         Err(message) => report_problem(state, &label, &message, current.is_some()),
@@ -187,5 +181,5 @@ fn report_problem(state: &App, label: &str, message: &str, serving: bool) {
         .split_once(' ')
         .is_some_and(|(head, _)| head.contains(':') && !head.ends_with("::"));
     let sep = if located { "/" } else { ": " };
-    crate::domain::terminal::reload_line(&format!("error in {label}{sep}{message} ({tail})"));
+    state.say(&format!("error in {label}{sep}{message} ({tail})"));
 }

@@ -135,7 +135,7 @@ async fn execute_here(
         finished_at: app.clock.rfc3339(),
         ..draft("", None)
     };
-    if key.is_some() {
+    if key.is_some() && !app.quiet {
         // Local runs (`cortex-emu invoke`, test cases) print their own output.
         crate::domain::terminal::run_line(&activation, &tool.name);
     }

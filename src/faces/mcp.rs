@@ -89,7 +89,7 @@ async fn announce_if_list_changed(app: &Arc<App>, sessions: &Sessions, tool: &Ar
         .insert(tool.id.clone(), list.clone());
     if previous.is_some_and(|p| p != list) {
         let _ = sessions.changed.send(tool.id.clone());
-        crate::domain::terminal::reload_line(&format!(
+        app.say(&format!(
             "{}: tools/list changed, notified MCP clients",
             tool.id
         ));

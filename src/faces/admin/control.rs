@@ -26,7 +26,7 @@ pub async fn add_fault(State(app): State<Arc<App>>, b: JsonBody<FaultConfig>) ->
     };
     match app.faults.add(spec) {
         Ok(f) => {
-            crate::domain::terminal::reload_line(&format!("fault {} added", f.id));
+            app.say(&format!("fault {} added", f.id));
             reply(StatusCode::CREATED, json!(f))
         }
         Err(e) => reply(StatusCode::BAD_REQUEST, json!({"error": e})),
@@ -109,7 +109,7 @@ pub async fn move_clock(State(app): State<Arc<App>>, b: JsonBody<ClockRequest>) 
 pub async fn reset(State(app): State<Arc<App>>) -> Response {
     match app.reset().await {
         Ok(()) => {
-            crate::domain::terminal::reload_line("state reset to what emulator.toml seeds");
+            app.say("state reset to what emulator.toml seeds");
             reply(StatusCode::OK, json!({"reset": true}))
         }
         Err(e) => {

@@ -40,7 +40,7 @@ pub async fn publish_tool(
     };
     match publish(&state, &tool, req.bump, req.visibility).await {
         Ok(p) => {
-            crate::domain::terminal::reload_line(&format!(
+            state.say(&format!(
                 "published {}@{} ({} test cases passed)",
                 p.tool, p.version, p.cases_passed
             ));
