@@ -11,8 +11,7 @@
 //! `cortex-emu` binary instead (`.worker_program(...)` or `CORTEX_EMU_WORKER_BIN`).
 
 #[global_allocator]
-static ALLOC: cortex_emu::executor::alloc::CountingAlloc =
-    cortex_emu::executor::alloc::CountingAlloc;
+static ALLOC: cortex_emu::CountingAlloc = cortex_emu::CountingAlloc;
 
 fn main() -> anyhow::Result<()> {
     cortex_emu::run_worker_if_requested();

@@ -6,22 +6,28 @@
 //! (`config`, `catalogue`, `clock`, `jsonfmt`, `money`, `protocol`). A module imports only from its own layer
 //! or below; `tests/it/layers.rs` checks it.
 //!
-//! The library API is [`Emulator`], for running the emulator inside another crate's tests.
+//! The library API is [`Emulator`], for running the emulator inside another crate's tests, plus
+//! what a binary that embeds it needs ([`run_worker_if_requested`], [`CountingAlloc`]), the
+//! command line (`cli::main`) and the response catalogue as data (`catalogue::rows`). Every other
+//! module is `pub(crate)`.
 
 pub mod catalogue;
 pub mod cli;
-pub mod clock;
-pub mod config;
-pub mod domain;
+pub(crate) mod clock;
+pub(crate) mod config;
+pub(crate) mod domain;
 mod emulator;
-pub mod executor;
-pub mod faces;
-pub mod jsonfmt;
-pub mod money;
-pub mod protocol;
-pub mod registry;
-pub mod runtime;
-pub mod server;
-pub mod store;
+pub(crate) mod executor;
+pub(crate) mod faces;
+pub(crate) mod jsonfmt;
+pub(crate) mod money;
+pub(crate) mod protocol;
+pub(crate) mod registry;
+pub(crate) mod runtime;
+pub(crate) mod server;
+pub(crate) mod store;
 
 pub use emulator::{run_worker_if_requested, Emulator, EmulatorBuilder};
+/// The counting global allocator worker processes need to enforce each run's memory limit (see
+/// [`run_worker_if_requested`]).
+pub use executor::alloc::CountingAlloc;

@@ -167,7 +167,7 @@ fn open_store(config: &Config, clock: Arc<Clock>) -> anyhow::Result<Arc<Store>> 
         None => None,
     };
     let path = (!config.state.in_memory).then_some(config.state.path.as_path());
-    let store = Store::open_importing(path, import.as_deref(), clock).with_context(|| {
+    let store = Store::open(path, import.as_deref(), clock).with_context(|| {
         format!(
             "cannot open the state database {}",
             path.map(|p| p.display().to_string())

@@ -34,10 +34,6 @@ impl InFlight {
         self.runs.lock().unwrap().len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Takes every run still under way (at shutdown, once no more can finish).
     pub fn drain(&self) -> Vec<(Activation, String)> {
         self.runs.lock().unwrap().drain().map(|(_, v)| v).collect()

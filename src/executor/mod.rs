@@ -10,7 +10,7 @@ pub mod alloc;
 pub mod entry;
 pub(crate) mod fork;
 /// The wire protocol between the server and its workers (a leaf: runtimes use it too).
-pub use crate::protocol;
+pub(crate) use crate::protocol;
 pub mod worker;
 
 use std::collections::{HashMap, HashSet};

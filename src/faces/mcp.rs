@@ -61,6 +61,9 @@ pub fn follow_reloads(app: &Arc<App>, sessions: &Arc<Sessions>) {
                 Ok(ToolEvent::Reloaded(t)) if t.kind == ToolKind::Mcp => {
                     announce_if_list_changed(&app, &sessions, &t).await;
                 }
+                Ok(ToolEvent::Removed(id)) => {
+                    sessions.lists.lock().unwrap().remove(&id);
+                }
                 Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             }

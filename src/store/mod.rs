@@ -21,8 +21,6 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::registry::Visibility;
 
-pub use crate::money::MICROS;
-
 /// The file an export folder holds: a complete SQLite copy of the state.
 pub const EXPORT_FILE: &str = "state.db";
 
@@ -38,13 +36,6 @@ pub enum StoreError {
     /// A statement failed on the writer thread (the emulator's fault, not the caller's).
     #[error("{0}")]
     Failed(String),
-}
-
-impl StoreError {
-    /// Whether the caller caused it (answered 4xx) rather than the store (5xx, logged).
-    pub fn is_client_error(&self) -> bool {
-        matches!(self, StoreError::Invalid(_))
-    }
 }
 
 type AnyBox = Box<dyn Any + Send>;
@@ -182,14 +173,10 @@ fn ledger_sums(conn: &Connection) -> rusqlite::Result<Vec<(String, i64)>> {
 }
 
 impl Store {
-    /// Opens (creating and migrating) the database at `path`, or an in-memory one.
-    pub fn open(path: Option<&Path>, clock: Arc<Clock>) -> Result<Arc<Self>, StoreError> {
-        Self::open_importing(path, None, clock)
-    }
-
-    /// Opens the state like [`Store::open`], first replacing its content with the export in
-    /// `import` (a `state.db` written by [`Store::export`]), migrated to this version.
-    pub fn open_importing(
+    /// Opens (creating and migrating) the database at `path`, or an in-memory one; with `import`
+    /// (a `state.db` written by [`Store::export`]) its content is replaced first, then migrated
+    /// to this version.
+    pub fn open(
         path: Option<&Path>,
         import: Option<&Path>,
         clock: Arc<Clock>,
@@ -592,19 +579,6 @@ impl Store {
         *b = b.saturating_sub(cost_micros);
     }
 
-    /// Counts a key's use for a request that was rejected before running (nothing else changes).
-    pub async fn count_key_use(&self, key_id: String) -> Result<(), StoreError> {
-        let now = self.clock.rfc3339();
-        self.call(move |c| {
-            c.execute(
-                "UPDATE api_keys SET use_count = use_count + 1, last_used_at = ?2 WHERE id = ?1",
-                params![key_id, now],
-            )?;
-            Ok(())
-        })
-        .await
-    }
-
     /// Keeps the `tools` table in step with the registry (for listing and joins).
     pub async fn upsert_tool(&self, t: &crate::registry::Tool) -> Result<(), StoreError> {
         let (id, name, org, runtime, kind) = (
@@ -715,17 +689,6 @@ impl Store {
         self.published.write().unwrap().clear();
         self.seq.store(0, std::sync::atomic::Ordering::SeqCst);
         Ok(())
-    }
-
-    /// Ledger entries and activations counted straight from SQLite (for tests and the CLI).
-    pub async fn counts(&self) -> Result<(i64, i64, i64), StoreError> {
-        self.call(|c| {
-            let a = c.query_row("SELECT COUNT(*) FROM activations", [], |r| r.get(0))?;
-            let l = c.query_row("SELECT COUNT(*) FROM ledger", [], |r| r.get(0))?;
-            let k = c.query_row("SELECT COUNT(*) FROM api_keys", [], |r| r.get(0))?;
-            Ok((a, l, k))
-        })
-        .await
     }
 }
 
