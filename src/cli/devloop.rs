@@ -27,7 +27,16 @@ pub async fn test(
     opts: ServeOptions,
     only: Vec<String>,
     junit: Option<PathBuf>,
+    allow_empty: bool,
 ) -> anyhow::Result<i32> {
+    // A harness must not pass by mistake: a missing folder is an error, never created here.
+    let dir = load_config(&opts)?.functions.dir;
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "the functions folder {} does not exist\n  hint: pass --functions DIR, or set [functions] dir in emulator.toml",
+            dir.display()
+        );
+    }
     let state = offline(&opts, true)?;
     let tools: Vec<_> = state
         .registry
@@ -64,6 +73,15 @@ pub async fn test(
             }
         };
         if cases.is_empty() {
+            // No case would reveal code that does not compile or lacks its handler: check it.
+            if let Err(problem) = state
+                .executor
+                .check(tool.runtime, tool.bundle.clone())
+                .await
+            {
+                problems.push((tool.id.clone(), problem));
+                continue;
+            }
             without_cases.push(tool.id.clone());
         }
         for case in cases {
@@ -108,6 +126,14 @@ pub async fn test(
     let passed = outcomes.iter().filter(|o| o.passed).count();
     let failed = outcomes.len() - passed + problems.len();
     writeln!(out, "{passed} passed, {failed} failed")?;
+    if outcomes.is_empty() && problems.is_empty() && !allow_empty {
+        writeln!(
+            out,
+            "error: no test cases ran in {}\n  hint: add <tool>/tests/<name>.json, or pass --allow-empty",
+            state.config.functions.dir.display()
+        )?;
+        return Ok(1);
+    }
     Ok(if failed > 0 { 1 } else { 0 })
 }
 

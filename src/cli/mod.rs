@@ -61,6 +61,9 @@ pub enum Command {
         /// Also write the results as JUnit XML to FILE.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
+        /// Pass when no test case ran (by default zero cases is a failure).
+        #[arg(long)]
+        allow_empty: bool,
     },
     /// Run a tool once and print the exact envelope the gateway would return (logs on stderr).
     Invoke {
@@ -364,7 +367,11 @@ pub fn main() -> i32 {
             }
         }),
         Some(Command::Bench { output }) => with_runtime(|| bench::run(output)),
-        Some(Command::Test { tools, junit }) => with_runtime(|| devloop::test(opts, tools, junit)),
+        Some(Command::Test {
+            tools,
+            junit,
+            allow_empty,
+        }) => with_runtime(|| devloop::test(opts, tools, junit, allow_empty)),
         Some(Command::Invoke {
             tool,
             version,

@@ -125,7 +125,8 @@ fn changes(old: &Tool, new: &Tool) -> String {
 pub async fn reload(state: &App, folder: &Path, defaults: &LoadDefaults, first_event: Instant) {
     let label = folder_label(folder);
     let current = state.registry.for_folder(folder);
-    if !folder.is_dir() {
+    // A deleted folder, or one that no longer holds a handler file, serves no tool.
+    if !folder.is_dir() || !crate::registry::is_tool_folder(folder) {
         state.registry.clear_problem(&label);
         if let Some(t) = state.registry.remove_folder(folder) {
             state.say(&format!("removed {} (folder {label} deleted)", t.id));

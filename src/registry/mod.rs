@@ -153,6 +153,15 @@ pub struct LoadDefaults {
 }
 
 /// Loads one tool folder.
+/// The one rule, for `serve`, hot reload and `test`: a folder is a tool when it holds a handler
+/// file (`cortexone_function.py`, `.js` or `.lua`). Other folders (`lib/`, `shared/`, assets)
+/// are not tools and are neither served nor reported.
+pub fn is_tool_folder(folder: &Path) -> bool {
+    Runtime::ALL
+        .iter()
+        .any(|r| folder.join(r.entry_file()).is_file())
+}
+
 pub fn load_tool(folder: &Path, defaults: &LoadDefaults) -> Result<Tool, String> {
     let folder_name = folder
         .file_name()
@@ -342,8 +351,8 @@ impl Registry {
             }
         };
         folders.sort();
-        for folder in folders {
-            registry.load_folder(&folder, defaults);
+        for folder in folders.iter().filter(|f| is_tool_folder(f)) {
+            registry.load_folder(folder, defaults);
         }
         registry
     }

@@ -1,6 +1,7 @@
 //! Regression tests for the defects found while trying the frame (issue 9, item 11).
 
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
@@ -9,7 +10,8 @@ use crate::common::*;
 
 /// Waits until `emu`'s output has `pattern` (the reload line is the synchronisation point).
 fn wait_for(emu: &Emu, pattern: &str) -> String {
-    for _ in 0..600 {
+    // Returns as soon as the line is there; the bound only keeps a broken build from hanging.
+    for _ in 0..6000 {
         let out = emu.output.lock().unwrap().clone();
         if out.contains(pattern) {
             return out;
@@ -365,4 +367,73 @@ fn a_forced_shutdown_records_a_run_in_flight_once() {
         )
         .unwrap();
     assert_eq!(debits, 1);
+}
+
+// Issue 10: the offline CI harness must not pass by mistake.
+
+fn test_cmd(functions: &Path, extra: &[&str]) -> std::process::Output {
+    Command::new(binary())
+        .args(["--in-memory", "--functions"])
+        .arg(functions)
+        .arg("test")
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn test_fails_on_a_broken_tool_without_cases_and_ignores_folders_without_a_handler() {
+    let dir = tempfile::tempdir().unwrap();
+    js(
+        dir.path(),
+        "broken",
+        "function cortexone_handler(event, context) {\n  return {;\n}\n",
+    );
+    py(
+        dir.path(),
+        "no-handler",
+        "def something_else():\n    return 1\n",
+    );
+    py(
+        dir.path(),
+        "fine",
+        "def cortexone_handler(e, c):\n    return {\"statusCode\": 200, \"body\": {}}\n",
+    );
+    std::fs::create_dir_all(dir.path().join("fine/tests")).unwrap();
+    std::fs::write(
+        dir.path().join("fine/tests/ok.json"),
+        r#"{"event": {}, "expect": {"statusCode": 200}}"#,
+    )
+    .unwrap();
+    // A helper folder is not a tool: it neither fails the suite nor is served.
+    std::fs::create_dir_all(dir.path().join("lib")).unwrap();
+    std::fs::write(dir.path().join("lib/util.py"), "X = 1\n").unwrap();
+    let out = test_cmd(dir.path(), &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("FAIL broken (cannot be loaded)"), "{text}");
+    assert!(
+        text.contains("FAIL no-handler (cannot be loaded)"),
+        "{text}"
+    );
+    assert!(text.contains("PASS fine/ok"), "{text}");
+    assert!(!text.contains("lib"), "{text}");
+    assert!(text.contains("1 passed, 2 failed"), "{text}");
+}
+
+#[test]
+fn test_with_no_cases_or_no_folder_fails_unless_allowed() {
+    let empty = tempfile::tempdir().unwrap();
+    let out = test_cmd(empty.path(), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no test cases ran"));
+    assert_eq!(
+        test_cmd(empty.path(), &["--allow-empty"]).status.code(),
+        Some(0)
+    );
+    let missing = empty.path().join("nope");
+    let out = test_cmd(&missing, &["--allow-empty"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+    assert!(!missing.exists(), "test must not create the folder");
 }
