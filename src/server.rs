@@ -140,6 +140,8 @@ pub fn start_background(app: &Arc<App>, warn: bool) -> Option<crate::domain::rel
         }
     }
     app.track_tools_in_store();
+    let checking = app.clone();
+    tokio::spawn(async move { crate::domain::reload::check_at_start(&checking).await });
     match crate::domain::reload::spawn(app.clone()) {
         Ok(w) => Some(w),
         Err(e) => {

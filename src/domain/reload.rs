@@ -143,6 +143,19 @@ pub async fn reload(state: &App, folder: &Path, defaults: &LoadDefaults, first_e
     };
     if let Some(cur) = &current {
         if **cur == tool {
+            // The save restored the content that serves. If an error was shown, say it is gone,
+            // unless the serving revision is itself the broken one (found broken at start).
+            if state.registry.problems().iter().any(|p| p.folder == label) {
+                if let Err(problem) = state
+                    .executor
+                    .check(tool.runtime, tool.bundle.clone())
+                    .await
+                {
+                    report_problem(state, &label, &problem, false);
+                    return;
+                }
+                state.say(&format!("fixed {label}: back to the revision that serves"));
+            }
             state.registry.clear_problem(&label);
             return;
         }
@@ -170,6 +183,25 @@ pub async fn reload(state: &App, folder: &Path, defaults: &LoadDefaults, first_e
     }
 }
 
+/// Checks every tool found at start the way a reload checks a save, off the start-up path: a
+/// tool whose code does not compile or lacks its handler is reported on the terminal and in
+/// `/_emulator/health` at once, not only when it is first invoked. It stays listed, and runs
+/// answer with its error, as on the platform.
+pub async fn check_at_start(app: &App) {
+    for tool in app.registry.list() {
+        if let Err(problem) = app.executor.check(tool.runtime, tool.bundle.clone()).await {
+            let label = folder_label(&tool.folder);
+            app.registry.set_problem(&label, problem.clone());
+            announce(
+                app,
+                &label,
+                &problem,
+                "its runs answer with this error until it is fixed",
+            );
+        }
+    }
+}
+
 fn report_problem(state: &App, label: &str, message: &str, serving: bool) {
     state.registry.set_problem(label, message.to_string());
     let tail = if serving {
@@ -177,6 +209,10 @@ fn report_problem(state: &App, label: &str, message: &str, serving: bool) {
     } else {
         "not loaded"
     };
+    announce(state, label, message, tail);
+}
+
+fn announce(state: &App, label: &str, message: &str, tail: &str) {
     // Messages that start with `file:line:` are shown as a path into the tool's folder.
     let located = message
         .split_once(' ')

@@ -437,3 +437,49 @@ fn test_with_no_cases_or_no_folder_fails_unless_allowed() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
     assert!(!missing.exists(), "test must not create the folder");
 }
+
+#[test]
+fn a_tool_broken_at_start_is_reported_in_the_log_and_health() {
+    let dir = tempfile::tempdir().unwrap();
+    js(
+        dir.path(),
+        "js-broken",
+        "function cortexone_handler(event, context) {\n  return {;\n}\n",
+    );
+    py(
+        dir.path(),
+        "py-fine",
+        "def cortexone_handler(e, c):\n    return {\"statusCode\": 200, \"body\": {}}\n",
+    );
+    let emu = Emu::start_with(dir.path(), &config_text(""));
+    wait_for(&emu, "error in js-broken");
+    let problems = emu.health()["problems"].clone();
+    assert_eq!(problems.as_array().map(Vec::len), Some(1), "{problems}");
+    assert_eq!(problems[0]["folder"], json!("js-broken"));
+    // A save that fixes it says so and clears the problem.
+    js(
+        dir.path(),
+        "js-broken",
+        "function cortexone_handler(event, context) {\n  return {statusCode: 200, body: {}};\n}\n",
+    );
+    wait_for(&emu, "reloaded js-broken");
+    assert_eq!(emu.health()["problems"], json!([]));
+    assert_eq!(emu.invoke("py-fine", "{}").status, 200);
+}
+
+#[test]
+fn a_save_that_restores_the_serving_content_says_the_error_is_fixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = "def cortexone_handler(e, c):\n    return {\"statusCode\": 200, \"body\": {}}\n";
+    py(dir.path(), "py-edit", good);
+    let emu = Emu::start_with(dir.path(), &config_text(""));
+    py(
+        dir.path(),
+        "py-edit",
+        "def cortexone_handler(e, c)\n    return 1\n",
+    );
+    wait_for(&emu, "error in py-edit");
+    py(dir.path(), "py-edit", good);
+    wait_for(&emu, "fixed py-edit");
+    assert_eq!(emu.health()["problems"], json!([]));
+}
