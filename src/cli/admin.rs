@@ -279,11 +279,7 @@ pub fn keys_list(opts: &ServeOptions, org: Option<String>, as_json: bool) -> any
                 format!("{}...", s(&k["prefix"])),
                 s(&k["use_count"]),
                 s(&k["expires_at"]),
-                if k["revoked"] == json!(true) {
-                    "revoked".into()
-                } else {
-                    "active".into()
-                },
+                s(&k["state"]),
             ]
         })
         .collect();

@@ -483,3 +483,56 @@ fn a_save_that_restores_the_serving_content_says_the_error_is_fixed() {
     wait_for(&emu, "fixed py-edit");
     assert_eq!(emu.health()["problems"], json!([]));
 }
+
+#[test]
+fn keys_show_expired_and_bad_activation_filters_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let functions = fixtures_dir();
+    let emu = Emu::start_in(dir.path(), functions.path(), &config_text(""));
+    // EXPIRED_KEY expired in 2020: listed as expired, not active.
+    let (_, keys) = emu.admin("GET", "/organizations/acme/keys", None, Some(ADMIN));
+    let states: Vec<(String, String)> = keys["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["name"].as_str().unwrap().into(),
+                k["state"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert!(
+        states.contains(&("old".into(), "expired".into())),
+        "{states:?}"
+    );
+    assert!(
+        states.contains(&("test".into(), "active".into())),
+        "{states:?}"
+    );
+    let (status, body) = emu.admin("GET", "/activations?status=failed", None, Some(ADMIN));
+    assert_eq!(status, 400);
+    assert!(body["error"]
+        .as_str()
+        .unwrap()
+        .contains("success, error, timeout, interrupted"));
+    let (status, _) = emu.admin("GET", "/activations?since=yesterday", None, Some(ADMIN));
+    assert_eq!(status, 400);
+    let (status, _) = emu.admin(
+        "GET",
+        "/activations?since=2020-01-01&status=success",
+        None,
+        Some(ADMIN),
+    );
+    assert_eq!(status, 200);
+    let out = Command::new(binary())
+        .arg("--config")
+        .arg(dir.path().join("emulator.toml"))
+        .arg("--state")
+        .arg(dir.path().join("state.db"))
+        .args(["activations", "--status", "failed"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not one of"));
+}

@@ -52,6 +52,24 @@ pub async fn list_activations(
         Ok(axum::extract::Query(f)) => f,
         Err(e) => return reply(StatusCode::BAD_REQUEST, json!({"error": e.body_text()})),
     };
+    // A filter that can match nothing is a mistake to explain, not an empty list.
+    const STATUSES: [&str; 4] = ["success", "error", "timeout", "interrupted"];
+    if let Some(s) = filter.status.as_deref().filter(|s| !STATUSES.contains(s)) {
+        return reply(
+            StatusCode::BAD_REQUEST,
+            json!({"error": format!("status {s:?} is not one of {}", STATUSES.join(", "))}),
+        );
+    }
+    if let Some(since) = filter
+        .since
+        .as_deref()
+        .filter(|s| crate::clock::parse_instant(s).is_none())
+    {
+        return reply(
+            StatusCode::BAD_REQUEST,
+            json!({"error": format!("since {since:?} is not an instant: write RFC 3339 (2026-11-22T10:00:00Z) or YYYY-MM-DD")}),
+        );
+    }
     match state.store.activations(filter).await {
         Ok(list) => {
             let items: Vec<_> = list

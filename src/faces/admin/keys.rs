@@ -15,7 +15,29 @@ use crate::domain::app::App;
 pub async fn list_keys(State(state): State<Arc<App>>, Path(slug): Path<String>) -> Response {
     let org = guard!(org_or_404(&state, &slug));
     match state.store.list_keys(Some(org.id)).await {
-        Ok(keys) => reply(StatusCode::OK, json!({"keys": keys})),
+        Ok(keys) => {
+            // `state` as the gateway judges the key now (on the emulator's clock).
+            let now = state.clock.now();
+            let keys: Vec<_> = keys
+                .into_iter()
+                .map(|k| {
+                    let expired = k
+                        .expires_at
+                        .as_deref()
+                        .and_then(crate::clock::parse_instant)
+                        .is_some_and(|e| e <= now);
+                    let key_state = match (k.revoked, expired) {
+                        (true, _) => "revoked",
+                        (false, true) => "expired",
+                        (false, false) => "active",
+                    };
+                    let mut v = json!(k);
+                    v["state"] = json!(key_state);
+                    v
+                })
+                .collect();
+            reply(StatusCode::OK, json!({"keys": keys}))
+        }
         Err(e) => store_error(e),
     }
 }
