@@ -52,11 +52,32 @@ pub fn router(app: Arc<App>) -> Router {
             app.clone(),
             faces::faults::inject,
         ))
+        .layer(loopback_cors())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             Duration::from_secs(app.config.server.read_timeout_secs.max(1)),
         ))
         .with_state(app)
+}
+
+/// CORS for pages served from this machine (a local frontend on any port): preflights from
+/// `http://localhost:*`, `http://127.0.0.1:*` and `http://[::1]:*` are answered; other origins
+/// get no CORS headers, so a page elsewhere cannot drive the emulator from a browser.
+fn loopback_cors() -> tower_http::cors::CorsLayer {
+    use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::predicate(|origin, _| {
+            let o = origin.as_bytes();
+            ["http://localhost", "http://127.0.0.1", "http://[::1]"]
+                .iter()
+                .any(|host| {
+                    o.strip_prefix(host.as_bytes())
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with(b":"))
+                })
+        }))
+        .allow_methods(Any)
+        .allow_headers(Any)
+        .expose_headers(Any)
 }
 
 async fn health(

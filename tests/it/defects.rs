@@ -536,3 +536,59 @@ fn keys_show_expired_and_bad_activation_filters_are_refused() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not one of"));
 }
+
+#[test]
+fn cors_preflights_from_a_local_frontend_are_answered() {
+    let emu = shared();
+    let preflight = |origin: &str| {
+        client()
+            .request(
+                reqwest::Method::OPTIONS,
+                format!("{}/api/v1/functions/py-hello/invoke", emu.base),
+            )
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .header(
+                "Access-Control-Request-Headers",
+                "authorization, content-type",
+            )
+            .send()
+            .unwrap()
+    };
+    let local = preflight("http://localhost:5173");
+    assert_eq!(local.status(), 200);
+    assert_eq!(
+        local.headers()["access-control-allow-origin"],
+        "http://localhost:5173"
+    );
+    let elsewhere = preflight("https://evil.example");
+    assert!(!elsewhere
+        .headers()
+        .contains_key("access-control-allow-origin"));
+}
+
+#[test]
+fn refused_requests_leave_a_line_on_the_terminal() {
+    let functions = fixtures_dir();
+    let emu = Emu::start_with(functions.path(), &config_text(""));
+    let r = emu.post(
+        "/api/v1/functions/py-hello/invoke",
+        None,
+        r#"{"event": {}}"#,
+    );
+    assert_eq!(r.status, 401);
+    wait_for(
+        &emu,
+        "401 py-hello: missing, unknown, revoked or expired key (G401-invalid)",
+    );
+    let r = emu.post(
+        "/api/v1/functions/nope/invoke",
+        Some(KEY),
+        r#"{"event": {}}"#,
+    );
+    assert_eq!(r.status, 404);
+    wait_for(
+        &emu,
+        "404 nope: no such tool for this key's organization (G404-function)",
+    );
+}
