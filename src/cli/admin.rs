@@ -228,7 +228,12 @@ pub fn logs(opts: &ServeOptions, id: &str, as_json: bool) -> anyhow::Result<i32>
     println!("event:    {}", a["event"]);
     println!("response: {}", a["response"]);
     if let Some(e) = a["error"].as_str() {
-        println!("error:    {}", e.lines().next().unwrap_or(""));
+        // The whole error: a traceback's first line says nothing.
+        let mut lines = e.lines();
+        println!("error:    {}", lines.next().unwrap_or(""));
+        for line in lines {
+            println!("          {line}");
+        }
     }
     println!("logs:");
     for line in a["logs"].as_str().unwrap_or("").lines() {

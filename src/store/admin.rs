@@ -316,14 +316,30 @@ impl Store {
         .await
     }
 
-    pub async fn activation(&self, id: String) -> Result<Option<Activation>, StoreError> {
+    /// The activations whose id is `id` or starts with it (at most two: enough to tell a unique
+    /// prefix from an ambiguous one). An exact id always wins.
+    pub async fn activations_by_prefix(&self, id: String) -> Result<Vec<Activation>, StoreError> {
         self.call(move |c| {
-            c.query_row(
-                &format!("SELECT {ACTIVATION_COLUMNS} FROM activations WHERE id = ?1"),
-                [id],
-                activation_from,
-            )
-            .optional()
+            let exact = c
+                .query_row(
+                    &format!("SELECT {ACTIVATION_COLUMNS} FROM activations WHERE id = ?1"),
+                    [&id],
+                    activation_from,
+                )
+                .optional()?;
+            if let Some(a) = exact {
+                return Ok(vec![a]);
+            }
+            // Ids are UUIDs (hex and hyphens): a prefix needs no LIKE escaping beyond refusing
+            // the wildcards themselves.
+            if id.contains(['%', '_']) {
+                return Ok(Vec::new());
+            }
+            let mut stmt = c.prepare(&format!(
+                "SELECT {ACTIVATION_COLUMNS} FROM activations WHERE id LIKE ?1 || '%' LIMIT 2"
+            ))?;
+            let rows = stmt.query_map([&id], activation_from)?;
+            rows.collect()
         })
         .await
     }

@@ -592,3 +592,34 @@ fn refused_requests_leave_a_line_on_the_terminal() {
         "404 nope: no such tool for this key's organization (G404-function)",
     );
 }
+
+#[test]
+fn logs_take_a_unique_id_prefix_and_show_the_whole_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let functions = fixtures_dir();
+    let emu = Emu::start_in(dir.path(), functions.path(), &config_text(""));
+    let id = emu.invoke("py-div", "{}").activation_id.unwrap();
+    let logs = |arg: &str| {
+        Command::new(binary())
+            .arg("--config")
+            .arg(dir.path().join("emulator.toml"))
+            .arg("--state")
+            .arg(dir.path().join("state.db"))
+            .args(["logs", arg])
+            .output()
+            .unwrap()
+    };
+    let out = logs(&id[..8]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("py-div@draft"), "{text}");
+    assert!(text.contains("ZeroDivisionError"), "{text}");
+    let (status, _) = emu.admin("GET", "/activations/zz", None, Some(ADMIN));
+    assert_eq!(status, 404);
+    let (status, _) = emu.admin("GET", "/activations/%25", None, Some(ADMIN));
+    assert_eq!(status, 404);
+}

@@ -84,11 +84,18 @@ pub async fn list_activations(
 
 /// `GET /_emulator/v1/activations/{id}`: with event, response, logs and cost.
 pub async fn get_activation(State(state): State<Arc<App>>, Path(id): Path<String>) -> Response {
-    match state.store.activation(id.clone()).await {
-        Ok(Some(a)) => reply(StatusCode::OK, activation_json(&state, &a, true)),
-        Ok(None) => reply(
+    // A unique prefix of the id will do (as `git` takes short hashes).
+    match state.store.activations_by_prefix(id.clone()).await {
+        Ok(found) if found.len() == 1 => {
+            reply(StatusCode::OK, activation_json(&state, &found[0], true))
+        }
+        Ok(found) if found.is_empty() => reply(
             StatusCode::NOT_FOUND,
             json!({"error": format!("no activation {id:?}")}),
+        ),
+        Ok(_) => reply(
+            StatusCode::BAD_REQUEST,
+            json!({"error": format!("{id:?} is the start of more than one activation id: give more of it")}),
         ),
         Err(e) => store_error(e),
     }
