@@ -98,9 +98,9 @@ async fn health(
 fn banner(app: &App, addr: SocketAddr, startup: Duration) -> String {
     let tools = app.registry.list();
     let mut s = format!(
-        "cortex-emu {} ready on http://{addr} ({} tools, profile {:?}, {:.0} ms)\n",
+        "cortex-emu {} ready on http://{addr} ({}, profile {:?}, {:.0} ms)\n",
         env!("CARGO_PKG_VERSION"),
-        tools.len(),
+        crate::domain::terminal::count(tools.len(), "tool"),
         app.config.profile.wording,
         startup.as_secs_f64() * 1000.0
     )

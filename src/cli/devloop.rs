@@ -207,12 +207,15 @@ pub async fn publish(
             return Ok(match status {
                 201 => {
                     println!(
-                        "published {}@{} (code {}, {} test cases passed)",
+                        "published {}@{} (code {}, {} passed)",
                         v["tool"].as_str().unwrap_or(&tool),
                         v["version"].as_str().unwrap_or("?"),
                         &v["code_hash"].as_str().unwrap_or("")
                             [..12.min(v["code_hash"].as_str().unwrap_or("").len())],
-                        v["cases_passed"]
+                        crate::domain::terminal::count(
+                            v["cases_passed"].as_u64().unwrap_or(0) as usize,
+                            "test case"
+                        )
                     );
                     0
                 }
@@ -253,11 +256,11 @@ pub async fn publish(
     match result {
         Ok(p) => {
             println!(
-                "published {}@{} (code {}, {} test cases passed)",
+                "published {}@{} (code {}, {} passed)",
                 p.tool,
                 p.version,
                 &p.code_hash[..12],
-                p.cases_passed
+                crate::domain::terminal::count(p.cases_passed, "test case")
             );
             Ok(0)
         }

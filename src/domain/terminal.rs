@@ -47,6 +47,15 @@ pub fn run_line(a: &Activation, tool_name: &str) {
     let _ = stdout.flush();
 }
 
+/// `1 tool`, `2 tools`: a count with its noun.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// One line per reload (or reload problem).
 pub fn reload_line(text: &str) {
     let time = chrono::Local::now().format("%H:%M:%S");

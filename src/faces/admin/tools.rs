@@ -41,8 +41,10 @@ pub async fn publish_tool(
     match publish(&state, &tool, req.bump, req.visibility).await {
         Ok(p) => {
             state.say(&format!(
-                "published {}@{} ({} test cases passed)",
-                p.tool, p.version, p.cases_passed
+                "published {}@{} ({} passed)",
+                p.tool,
+                p.version,
+                crate::domain::terminal::count(p.cases_passed, "test case")
             ));
             reply(
                 StatusCode::CREATED,
