@@ -79,26 +79,17 @@ impl GatewayError {
         }
     }
 
-    /// The decoded `body` string of the envelope.
+    /// The decoded `body` string of the envelope: the catalogue row's text (in the profile's
+    /// wording), or the emulator's own text for the rows RESPONSES.md does not have.
     pub fn default_body(self, wording: Wording) -> String {
-        let rival = wording == Wording::Rival;
+        if let Some(row) = rows::row(self.id()) {
+            return match row.rival_text {
+                Some(r) if wording == Wording::Rival => r,
+                _ => row.text,
+            }
+            .to_string();
+        }
         let cause = match self {
-            Self::InvalidJson => "Malformed request body - invalid JSON",
-            Self::MissingEvent => "Malformed request body - missing event field",
-            Self::Unauthorized | Self::BearerPrefix => {
-                "Missing or invalid API key in the Authorization header"
-            }
-            Self::InsufficientBalance if rival => {
-                "Run Balance is empty - execution blocked before running"
-            }
-            Self::InsufficientBalance => {
-                "Insufficient wallet balance - execution blocked before running"
-            }
-            Self::UnknownFunction | Self::UnknownVersion if rival => {
-                "Tool or version does not exist"
-            }
-            Self::UnknownFunction | Self::UnknownVersion => "Function ID or version does not exist",
-            Self::Timeout => "Your handler exceeded its configured timeout limit",
             Self::StateUnwritable => {
                 "The emulator cannot save its state (database or disk full) - runs are refused until it can"
             }
@@ -110,13 +101,9 @@ impl GatewayError {
                     "{{\"error\": \"Request body too large - the limit is {limit} bytes\"}}"
                 )
             }
+            other => unreachable!("{} is a catalogue row", other.id()),
         };
-        let mut body = format!("{{\"error\": {}", jsonfmt::python_string(cause));
-        if self == Self::BearerPrefix {
-            body.push_str(", \"hint\": \"Pass key as Authorization: <key> - no Bearer prefix\"");
-        }
-        body.push('}');
-        body
+        format!("{{\"error\": {}}}", jsonfmt::python_string(cause))
     }
 }
 

@@ -98,13 +98,20 @@ impl Emu {
     /// Starts the emulator with its config and state in `dir` (which the caller keeps).
     pub fn start_in(dir: &Path, functions: &Path, config: &str) -> Emu {
         std::fs::write(dir.join("emulator.toml"), config).unwrap();
-        let mut child = Command::new(binary())
-            .arg("--config")
+        let mut cmd = Command::new(binary());
+        cmd.arg("--config")
             .arg(dir.join("emulator.toml"))
             .arg("--functions")
             .arg(functions)
             .arg("--state")
-            .arg(dir.join("state.db"))
+            .arg(dir.join("state.db"));
+        Self::spawn(cmd)
+    }
+
+    /// Starts the emulator from a prepared command (arguments, working directory), waits for
+    /// its ready line and collects its output.
+    pub fn spawn(mut cmd: Command) -> Emu {
+        let mut child = cmd
             .env("CORTEX_EMU_STDIN_LIFELINE", "1")
             .env("EMULATOR_OWN_SECRET", "must-not-leak")
             .stdin(Stdio::piped())

@@ -31,79 +31,31 @@ fn relative_functions_and_config_paths_reload_and_delete() {
         "def cortexone_handler(e, c):\n    return {\"statusCode\": 200, \"body\": {\"v\": 1}}\n",
     );
     std::fs::write(dir.path().join("sub/emulator.toml"), config_text("")).unwrap();
-    let mut child = Command::new(binary())
-        .current_dir(dir.path())
-        .args([
-            "--config",
-            "sub/emulator.toml",
-            "--functions",
-            "sub/tools",
-            "--in-memory",
-        ])
-        .env("CORTEX_EMU_STDIN_LIFELINE", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let (tx, rx) = std::sync::mpsc::channel();
-    for stream in [
-        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-        Box::new(child.stderr.take().unwrap()),
-    ] {
-        let (out, tx) = (output.clone(), tx.clone());
-        std::thread::spawn(move || {
-            for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("ready on http://").nth(1) {
-                    let _ = tx.send(rest.split_whitespace().next().unwrap().to_string());
-                }
-                let mut o = out.lock().unwrap();
-                o.push_str(&line);
-                o.push('\n');
-            }
-        });
-    }
-    let base = format!(
-        "http://{}",
-        rx.recv_timeout(std::time::Duration::from_secs(60)).unwrap()
-    );
+    let mut cmd = Command::new(binary());
+    cmd.current_dir(dir.path()).args([
+        "--config",
+        "sub/emulator.toml",
+        "--functions",
+        "sub/tools",
+        "--in-memory",
+    ]);
+    let emu = Emu::spawn(cmd);
     let invoke = || {
-        let r = client()
-            .post(format!("{base}/api/v1/functions/h/invoke"))
-            .header("Authorization", KEY)
-            .body(r#"{"event": {}}"#)
-            .send()
-            .unwrap();
-        (r.status().as_u16(), r.text().unwrap())
+        let r = emu.invoke("h", "{}");
+        (r.status, r.body)
     };
     assert_eq!(invoke().1, r#"{"statusCode": 200, "body": "{\"v\": 1}"}"#);
-    let wait = |pattern: &str| {
-        for _ in 0..600 {
-            if output.lock().unwrap().contains(pattern) {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-        panic!("no {pattern:?} in:\n{}", output.lock().unwrap());
-    };
     std::fs::write(
         dir.path().join("sub/tools/h/cortexone_function.py"),
         "def cortexone_handler(e, c):\n    return {\"statusCode\": 200, \"body\": {\"v\": 2}}\n",
     )
     .unwrap();
-    wait("reloaded h");
-    assert!(
-        !output.lock().unwrap().contains("already used"),
-        "{}",
-        output.lock().unwrap()
-    );
+    let out = wait_for(&emu, "reloaded h");
+    assert!(!out.contains("already used"), "{out}");
     assert_eq!(invoke().1, r#"{"statusCode": 200, "body": "{\"v\": 2}"}"#);
     std::fs::remove_dir_all(dir.path().join("sub/tools/h")).unwrap();
-    wait("removed h");
+    wait_for(&emu, "removed h");
     assert_eq!(invoke().0, 404);
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 #[test]
