@@ -106,6 +106,22 @@ fn banner(app: &App, addr: SocketAddr, startup: Duration) -> String {
     )
     .replace("Cortexone", "cortexone")
     .replace("Rival", "rival");
+    // Columns as wide as their longest entry, so long names neither break nor pad the table.
+    let name_width = tools
+        .iter()
+        .map(|t| t.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    let id_width = tools
+        .iter()
+        .map(|t| t.id.chars().count())
+        .max()
+        .unwrap_or(0);
+    let runtime_width = tools
+        .iter()
+        .map(|t| t.runtime.id().len())
+        .max()
+        .unwrap_or(0);
     for t in &tools {
         let version = app
             .store
@@ -114,7 +130,7 @@ fn banner(app: &App, addr: SocketAddr, startup: Duration) -> String {
             .map(|p| p.version.clone())
             .unwrap_or_else(|| "draft".into());
         s.push_str(&format!(
-            "  tool {:<24} id {:<24} {:<12} {}\n",
+            "  tool {:<name_width$}  id {:<id_width$}  {:<runtime_width$}  {}\n",
             t.name,
             t.id,
             t.runtime.id(),
@@ -150,21 +166,17 @@ pub fn start_background(app: &Arc<App>, warn: bool) -> Option<crate::domain::rel
     let runtimes: std::collections::HashSet<_> =
         app.registry.list().iter().map(|t| t.runtime).collect();
     app.executor.prewarm(runtimes);
-    if warn {
-        for t in app.registry.list() {
-            if app.store.org_by_slug(&t.organization).is_none() {
-                eprintln!(
-                    "warning: tool {} belongs to organization {:?}, which emulator.toml does not define",
-                    t.id, t.organization
-                );
-            }
-        }
-    }
     app.track_tools_in_store();
     let checking = app.clone();
     tokio::spawn(async move { crate::domain::reload::check_at_start(&checking).await });
     match crate::domain::reload::spawn(app.clone()) {
-        Ok(w) => Some(w),
+        Ok(mut w) => {
+            match crate::domain::dotenv::watch(app.clone()) {
+                Ok(env) => w.also(env),
+                Err(e) => tracing::warn!("the .env file is not watched: {e}"),
+            }
+            Some(w)
+        }
         Err(e) => {
             if warn {
                 eprintln!(

@@ -51,6 +51,24 @@ pub enum GatewayError {
 
 impl GatewayError {
     /// The catalogue id, the key of `[responses]` overrides in `emulator.toml`.
+    /// A few words for the terminal and the request log on why a request was refused.
+    pub fn reason(self) -> &'static str {
+        match self {
+            GatewayError::InvalidJson => "request body is not valid JSON",
+            GatewayError::MissingEvent => "request body has no event field",
+            GatewayError::Unauthorized => "missing, unknown, revoked or expired key",
+            GatewayError::BearerPrefix => "key sent with a Bearer prefix",
+            GatewayError::InsufficientBalance => "balance cannot cover the run",
+            GatewayError::UnknownFunction => "no such tool for this key's organization",
+            GatewayError::UnknownVersion => "no such version",
+            GatewayError::Timeout => "timeout",
+            GatewayError::BodyTooLarge(_) => "request body too large",
+            GatewayError::StateUnwritable | GatewayError::NotRecorded => {
+                "the state cannot be written"
+            }
+        }
+    }
+
     pub fn id(self) -> &'static str {
         match self {
             Self::InvalidJson => "G400-json",

@@ -258,8 +258,13 @@ pub fn keys_create(
     if as_json {
         return print_json(&v).map(|()| 0);
     }
+    let expiry = if v["expires_at"].is_null() {
+        String::new()
+    } else {
+        format!(", expires {}", show_expiry(&v["expires_at"]))
+    };
     println!(
-        "created key {:?} for {org} (id {}); it is shown only now:\n{}",
+        "created key {:?} for {org} (id {}{expiry}); it is shown only now:\n{}",
         name,
         s(&v["id"]),
         s(&v["key"])
@@ -283,7 +288,7 @@ pub fn keys_list(opts: &ServeOptions, org: Option<String>, as_json: bool) -> any
                 s(&k["name"]),
                 format!("{}...", s(&k["prefix"])),
                 s(&k["use_count"]),
-                s(&k["expires_at"]),
+                show_expiry(&k["expires_at"]),
                 s(&k["state"]),
             ]
         })
@@ -292,10 +297,166 @@ pub fn keys_list(opts: &ServeOptions, org: Option<String>, as_json: bool) -> any
     Ok(0)
 }
 
-pub fn keys_revoke(opts: &ServeOptions, id: &str) -> anyhow::Result<i32> {
+/// Revokes the one key `wanted` names: its id, a unique prefix of the id, its name, or the
+/// prefix `keys list` shows (with or without the trailing `...`).
+pub fn keys_revoke(opts: &ServeOptions, org: Option<String>, wanted: &str) -> anyhow::Result<i32> {
     let c = AdminClient::new(opts)?;
-    c.delete(&format!("/keys/{}", urlencode(id)))?;
-    println!("revoked {id}");
+    let org = org.unwrap_or_else(|| c.default_org.clone());
+    let v = c.get(&format!("/organizations/{org}/keys"))?;
+    let keys = v["keys"].as_array().cloned().unwrap_or_default();
+    let shown = wanted.trim_end_matches("...");
+    let exact: Vec<&Value> = keys
+        .iter()
+        .filter(|k| k["id"] == json!(wanted) || k["name"] == json!(wanted))
+        .collect();
+    let matches = if exact.is_empty() {
+        keys.iter()
+            .filter(|k| {
+                !shown.is_empty()
+                    && (s(&k["id"]).starts_with(shown) || s(&k["prefix"]).starts_with(shown))
+            })
+            .collect()
+    } else {
+        exact
+    };
+    let key = match matches.as_slice() {
+        [one] => *one,
+        [] => anyhow::bail!(
+            "no key of {org} is called or starts with {wanted:?}\n  hint: `cortex-emu keys list{}` shows them",
+            if org == c.default_org { String::new() } else { format!(" --org {org}") }
+        ),
+        many => anyhow::bail!(
+            "{wanted:?} names {} keys of {org} ({}): give the id",
+            many.len(),
+            many.iter()
+                .map(|k| format!("{} {}", s(&k["id"]), s(&k["name"])))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let id = s(&key["id"]);
+    c.delete(&format!("/keys/{}", urlencode(&id)))?;
+    println!("revoked key {:?} ({id})", s(&key["name"]));
+    Ok(0)
+}
+
+/// An expiry as a person reads it: a key made with `--expires 2027-06-30` is stored as the
+/// instant it stops working (`2027-07-01T00:00:00+00:00`) and shown as the last day it works.
+fn show_expiry(v: &Value) -> String {
+    let Some(text) = v.as_str() else {
+        return "never".into();
+    };
+    match chrono::DateTime::parse_from_rfc3339(text) {
+        Ok(t) if t.time() == chrono::NaiveTime::MIN && t.offset().local_minus_utc() == 0 => t
+            .date_naive()
+            .pred_opt()
+            .map(|d| format!("{d} (end of day UTC)"))
+            .unwrap_or_else(|| text.to_string()),
+        Ok(t) => t
+            .with_timezone(&chrono::Utc)
+            .format("%Y-%m-%d %H:%M:%S UTC")
+            .to_string(),
+        Err(_) => text.to_string(),
+    }
+}
+
+pub fn refusals(
+    opts: &ServeOptions,
+    tool: Option<String>,
+    limit: u32,
+    as_json: bool,
+) -> anyhow::Result<i32> {
+    let c = AdminClient::new(opts)?;
+    let mut query = vec![format!("limit={limit}")];
+    if let Some(t) = &tool {
+        query.push(format!("tool={}", urlencode(t)));
+    }
+    let v = c.get(&format!("/refusals?{}", query.join("&")))?;
+    let list = v["refusals"].as_array().cloned().unwrap_or_default();
+    if as_json {
+        return print_json(&json!(list)).map(|()| 0);
+    }
+    let rows: Vec<_> = list
+        .iter()
+        .rev()
+        .map(|r| {
+            vec![
+                s(&r["at"]),
+                s(&r["tool"]),
+                s(&r["organization"]),
+                s(&r["statusCode"]),
+                s(&r["response"]),
+                s(&r["reason"]),
+            ]
+        })
+        .collect();
+    table(&["AT", "TOOL", "ORG", "CODE", "ROW", "WHY"], &rows);
+    Ok(0)
+}
+
+/// `activations save ID --as NAME`: the activation's event, with its answer as the expectation,
+/// written to `<tool folder>/tests/NAME.json`.
+pub fn save_case(opts: &ServeOptions, id: &str, name: &str, force: bool) -> anyhow::Result<i32> {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '.'))
+        || name.starts_with('.')
+    {
+        anyhow::bail!(
+            "{name:?} cannot name a test case\n  hint: use letters, digits, '-', '_' and '.' (it becomes tests/{{name}}.json)"
+        );
+    }
+    let c = AdminClient::new(opts)?;
+    let a = c.get(&format!("/activations/{}", urlencode(id)))?;
+    let tool = s(&a["tool"]);
+    let tools = c.get("/tools")?;
+    let folder = tools["tools"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|t| t["id"] == json!(tool))
+        .and_then(|t| t["folder"].as_str())
+        .map(std::path::PathBuf::from)
+        .with_context(|| {
+            format!("the tool {tool:?} of that activation is no longer in the functions folder")
+        })?;
+    let response = &a["response"];
+    let status_code = response["statusCode"].clone();
+    // The body as the envelope carries it (a JSON string) is saved as the JSON it holds, so the
+    // case reads naturally; `cortex-emu test` compares a string body as JSON either way.
+    let body = match &response["body"] {
+        Value::String(text) => serde_json::from_str(text).unwrap_or(Value::String(text.clone())),
+        other => other.clone(),
+    };
+    if status_code.is_null() {
+        anyhow::bail!(
+            "activation {} has no response to expect (status {})",
+            s(&a["id"]),
+            s(&a["status"])
+        );
+    }
+    let case = json!({
+        "description": format!("saved from activation {}", s(&a["id"])),
+        "event": a["event"],
+        "expect": {"statusCode": status_code, "body": body},
+    });
+    let dir = folder.join("tests");
+    let path = dir.join(format!("{name}.json"));
+    if path.exists() && !force {
+        anyhow::bail!(
+            "{} already exists\n  hint: pick another name, or pass --force to replace it",
+            path.display()
+        );
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::write(&path, format!("{}\n", serde_json::to_string_pretty(&case)?))
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    println!(
+        "saved {} as {}; run it: cortex-emu test {tool}/{name}",
+        s(&a["id"]),
+        path.display()
+    );
     Ok(0)
 }
 

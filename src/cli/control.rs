@@ -61,7 +61,7 @@ pub fn fault(opts: &ServeOptions, action: FaultAction) -> anyhow::Result<i32> {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
             let f = admin.post("/faults", Value::Object(body))?;
-            if json {
+            if json.on {
                 println!("{f}");
             } else {
                 print_fault(&f);
@@ -69,7 +69,7 @@ pub fn fault(opts: &ServeOptions, action: FaultAction) -> anyhow::Result<i32> {
         }
         FaultAction::List { json } => {
             let v = admin.get("/faults")?;
-            if json {
+            if json.on {
                 println!("{v}");
             } else {
                 let faults = v["faults"].as_array().cloned().unwrap_or_default();

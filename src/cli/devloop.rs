@@ -21,11 +21,39 @@ fn offline(opts: &ServeOptions, in_memory: bool) -> anyhow::Result<Arc<App>> {
     App::build(config, &BuildOptions::default())
 }
 
-/// Runs every test case (of `only`, or of every tool) in parallel; prints a diff per failure and
-/// the closing line `N passed, N failed`. Exit code 1 on any failure.
+/// What `cortex-emu test` was asked to run: a tool id, or `TOOL/CASE` for one case.
+#[derive(Debug, Clone, PartialEq)]
+struct Selector {
+    tool: String,
+    case: Option<String>,
+}
+
+impl Selector {
+    fn parse(text: &str) -> Selector {
+        match text.split_once('/') {
+            Some((tool, case)) if !case.is_empty() => Selector {
+                tool: tool.to_string(),
+                case: Some(case.trim_end_matches(".json").to_string()),
+            },
+            Some((tool, _)) => Selector {
+                tool: tool.to_string(),
+                case: None,
+            },
+            None => Selector {
+                tool: text.to_string(),
+                case: None,
+            },
+        }
+    }
+}
+
+/// Runs the selected test cases (every tool's when none is selected); with `watch`, keeps
+/// running and re-runs a tool's cases each time its folder is saved. Exit code 1 on any
+/// failure (of the last run, when watching).
 pub async fn test(
     opts: ServeOptions,
     only: Vec<String>,
+    watch: bool,
     junit: Option<PathBuf>,
     allow_empty: bool,
 ) -> anyhow::Result<i32> {
@@ -38,33 +66,140 @@ pub async fn test(
         );
     }
     let state = offline(&opts, true)?;
+    let selectors: Vec<Selector> = only.iter().map(|s| Selector::parse(s)).collect();
+    for sel in &selectors {
+        let Some(tool) = state.registry.get(&sel.tool) else {
+            anyhow::bail!(
+                "no tool with id {:?} in {}",
+                sel.tool,
+                state.config.functions.dir.display()
+            );
+        };
+        if let Some(case) = &sel.case {
+            let cases =
+                load_cases(&tool.folder).map_err(|e| anyhow::anyhow!("{}: {e}", tool.id))?;
+            if !cases.iter().any(|c| &c.name == case) {
+                let names: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
+                anyhow::bail!(
+                    "{} has no test case {case:?} (tests/{case}.json)\n  hint: its cases are: {}",
+                    tool.id,
+                    if names.is_empty() {
+                        "(none)".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                );
+            }
+        }
+    }
+    let code = suite(&state, &selectors, junit.as_deref(), allow_empty, true).await?;
+    if !watch {
+        return Ok(code);
+    }
+    watch_and_rerun(state, selectors, allow_empty, code).await
+}
+
+/// `test --watch`: after the first run, each saved tool folder is reloaded (as `serve` would,
+/// with the same messages) and its selected cases run again. Ends on Ctrl-C.
+async fn watch_and_rerun(
+    state: Arc<App>,
+    selectors: Vec<Selector>,
+    allow_empty: bool,
+    mut code: i32,
+) -> anyhow::Result<i32> {
+    let dir = state.config.functions.dir.clone();
+    let (_handle, mut settled) = crate::domain::reload::watch_folders(&dir)
+        .with_context(|| format!("cannot watch {}", dir.display()))?;
+    println!("watching {} for changes (Ctrl-C to stop)", dir.display());
+    std::io::stdout().flush()?;
+    loop {
+        let (folder, first) = tokio::select! {
+            next = settled.recv() => match next {
+                Some(n) => n,
+                None => return Ok(code),
+            },
+            _ = tokio::signal::ctrl_c() => return Ok(code),
+        };
+        let previous = state.registry.for_folder(&folder);
+        crate::domain::reload::reload(&state, &folder, &state.defaults, first).await;
+        let tool_id = state
+            .registry
+            .for_folder(&folder)
+            .or(previous)
+            .map(|t| t.id.clone());
+        let Some(tool_id) = tool_id else { continue };
+        let rerun: Vec<Selector> = if selectors.is_empty() {
+            vec![Selector {
+                tool: tool_id,
+                case: None,
+            }]
+        } else {
+            selectors
+                .iter()
+                .filter(|s| s.tool == tool_id)
+                .cloned()
+                .collect()
+        };
+        if rerun.is_empty() {
+            continue;
+        }
+        code = suite(&state, &rerun, None, allow_empty, false).await?;
+        std::io::stdout().flush()?;
+    }
+}
+
+/// Runs the cases `selectors` pick (all when empty) in parallel; prints a diff per failure and
+/// the closing line `N passed, N failed`. `whole` also reports folders that failed to load
+/// although no selector names them (the first run of a whole suite).
+async fn suite(
+    state: &Arc<App>,
+    selectors: &[Selector],
+    junit: Option<&std::path::Path>,
+    allow_empty: bool,
+    whole: bool,
+) -> anyhow::Result<i32> {
+    let picked = |tool: &str| selectors.is_empty() || selectors.iter().any(|s| s.tool == tool);
+    let case_picked = |tool: &str, case: &str| {
+        selectors.is_empty()
+            || selectors
+                .iter()
+                .any(|s| s.tool == tool && s.case.as_deref().is_none_or(|c| c == case))
+    };
     let tools: Vec<_> = state
         .registry
         .list()
         .into_iter()
-        .filter(|t| only.is_empty() || only.contains(&t.id))
+        .filter(|t| picked(&t.id))
         .collect();
-    for name in &only {
-        if !tools.iter().any(|t| &t.id == name) {
-            anyhow::bail!(
-                "no tool with id {name:?} in {}",
-                state.config.functions.dir.display()
-            );
-        }
-    }
-    let mut problems: Vec<(String, String)> = if only.is_empty() {
-        state
-            .registry
-            .problems()
-            .into_iter()
-            .map(|p| (p.folder, p.message))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    // Folders that cannot be loaded: every one on a whole run, else those of the picked tools.
+    let mut problems: Vec<(String, String)> = state
+        .registry
+        .problems()
+        .into_iter()
+        .filter(|p| {
+            (whole && selectors.is_empty())
+                || tools
+                    .iter()
+                    .any(|t| crate::registry::folder_label(&t.folder) == p.folder)
+        })
+        .map(|p| (p.folder, p.message))
+        .collect();
+    let mut warnings = Vec::new();
     let mut tasks = tokio::task::JoinSet::new();
     let mut without_cases = Vec::new();
     for tool in tools {
+        if problems
+            .iter()
+            .any(|(f, _)| *f == crate::registry::folder_label(&tool.folder))
+        {
+            continue;
+        }
+        for w in crate::domain::settings::warnings(state, &tool) {
+            warnings.push(format!(
+                "{}/{w}",
+                crate::registry::folder_label(&tool.folder)
+            ));
+        }
         let cases = match load_cases(&tool.folder) {
             Ok(c) => c,
             Err(e) => {
@@ -84,7 +219,7 @@ pub async fn test(
             }
             without_cases.push(tool.id.clone());
         }
-        for case in cases {
+        for case in cases.into_iter().filter(|c| case_picked(&tool.id, &c.name)) {
             let state = state.clone();
             let tool = tool.clone();
             tasks.spawn(async move {
@@ -99,6 +234,9 @@ pub async fn test(
     }
     outcomes.sort_by(|a, b| (&a.tool, &a.case).cmp(&(&b.tool, &b.case)));
     let mut out = std::io::stdout().lock();
+    for w in &warnings {
+        writeln!(out, "warning in {w}")?;
+    }
     for o in &outcomes {
         let ms = o.duration.as_secs_f64() * 1000.0;
         if o.passed {
@@ -114,13 +252,16 @@ pub async fn test(
         }
     }
     for (folder, message) in &problems {
-        writeln!(out, "FAIL {folder} (cannot be loaded)\n    {message}")?;
+        writeln!(out, "FAIL {folder} (cannot be loaded)")?;
+        for line in message.lines() {
+            writeln!(out, "    {line}")?;
+        }
     }
     for id in &without_cases {
         writeln!(out, "note: {id} has no test cases (add tests/<name>.json)")?;
     }
     if let Some(path) = junit {
-        std::fs::write(&path, super::junit::render(&outcomes, &problems))
+        std::fs::write(path, super::junit::render(&outcomes, &problems))
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     let passed = outcomes.iter().filter(|o| o.passed).count();
@@ -155,8 +296,20 @@ pub async fn invoke(
             std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?
         }
     };
-    let event: serde_json::Value = serde_json::from_str(&text)
+    let mut event: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| anyhow::anyhow!("the event is not valid JSON: {e}"))?;
+    // A file written for the gateway (`curl -d @file`) wraps the event as `{"event": ...}`;
+    // the same file means the same event here, and the note says what was done.
+    if let Some(inner) = event
+        .as_object()
+        .filter(|o| o.len() == 1)
+        .and_then(|o| o.get("event"))
+    {
+        eprintln!(
+            "note: the file is a gateway request body ({{\"event\": ...}}); running its event"
+        );
+        event = inner.clone();
+    }
     let state = offline(&opts, false)?;
     let Some(t) = state.registry.get(&tool) else {
         anyhow::bail!(

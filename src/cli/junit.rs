@@ -29,7 +29,10 @@ pub fn render(outcomes: &[CaseOutcome], problems: &[(String, String)]) -> String
         suites.entry(o.tool.as_str()).or_default().push(o);
     }
     let failures = outcomes.iter().filter(|o| !o.passed).count() + problems.len();
-    let total_time: f64 = outcomes.iter().map(|o| o.duration.as_secs_f64()).sum();
+    // A fold from 0.0, not `sum()`: an empty f64 sum is -0.0, which would print `-0.000`.
+    let total_time: f64 = outcomes
+        .iter()
+        .fold(0.0, |t, o| t + o.duration.as_secs_f64());
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     x.push_str(&format!(
         "<testsuites name=\"cortex-emu\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" time=\"{total_time:.3}\">\n",
@@ -37,7 +40,7 @@ pub fn render(outcomes: &[CaseOutcome], problems: &[(String, String)]) -> String
     ));
     for (tool, cases) in &suites {
         let fails = cases.iter().filter(|c| !c.passed).count();
-        let time: f64 = cases.iter().map(|c| c.duration.as_secs_f64()).sum();
+        let time: f64 = cases.iter().fold(0.0, |t, c| t + c.duration.as_secs_f64());
         x.push_str(&format!(
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{fails}\" errors=\"0\" skipped=\"0\" time=\"{time:.3}\">\n",
             escape(tool),

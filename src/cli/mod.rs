@@ -36,6 +36,8 @@ pub enum Command {
         /// Start from a state saved by `cortex-emu export DIR` (it replaces the current state).
         #[arg(long, value_name = "DIR")]
         import: Option<PathBuf>,
+        #[command(flatten)]
+        server: ServerArgs,
     },
     /// Force catalogue responses or add latency on the running emulator (PLATFORM.md §8).
     Fault {
@@ -51,13 +53,18 @@ pub enum Command {
     Reset,
     /// Save the running emulator's whole state into DIR (load it with `serve --import DIR`).
     Export {
+        /// The folder to write (created if missing; an earlier export there is replaced).
         #[arg(value_name = "DIR")]
         dir: PathBuf,
     },
     /// Run the tools' test cases (tests/*.json) in process, without a server.
     Test {
-        /// Tool ids to test (default: every tool).
+        /// What to test: a tool id, or TOOL/CASE for one case (default: every tool).
+        #[arg(value_name = "TOOL[/CASE]")]
         tools: Vec<String>,
+        /// Keep running: re-run a tool's cases each time a file in its folder is saved.
+        #[arg(long)]
+        watch: bool,
         /// Also write the results as JUnit XML to FILE.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
@@ -67,6 +74,8 @@ pub enum Command {
     },
     /// Run a tool once and print the exact envelope the gateway would return (logs on stderr).
     Invoke {
+        /// The tool id (its folder name unless tool.toml sets `id`).
+        #[arg(value_name = "TOOL")]
         tool: String,
         /// Version to run (`1.0`, `v1.0.0`, `draft`; default: latest published, else draft).
         #[arg(long)]
@@ -77,15 +86,21 @@ pub enum Command {
     },
     /// Publish a tool's draft as a new immutable version (its test cases must all pass).
     Publish {
+        /// The tool id whose draft to publish.
+        #[arg(value_name = "TOOL")]
         tool: String,
+        /// Which part of the version to raise (major.minor).
         #[arg(long, value_enum)]
         bump: Bump,
+        /// Who may run the new version (default: as the tool's last version, else private).
         #[arg(long, value_enum)]
         visibility: Option<VisibilityArg>,
     },
     /// Create a tool folder that passes `cortex-emu test` out of the box.
     Init {
+        /// The new tool's folder name (and id).
         name: String,
+        /// The language of the handler.
         #[arg(long, value_enum)]
         runtime: RuntimeArg,
         /// An MCP tool (JSON-RPC in, JSON-RPC out) instead of a function.
@@ -94,8 +109,10 @@ pub enum Command {
     },
     /// List activations (newest last), optionally following new ones live.
     Activations {
-        #[arg(long)]
+        /// Only this tool's activations.
+        #[arg(long, value_name = "TOOL")]
         tool: Option<String>,
+        /// Only this version's (`1.0`, `draft`).
         #[arg(long)]
         version: Option<String>,
         /// success, error, timeout or interrupted.
@@ -104,19 +121,36 @@ pub enum Command {
         /// RFC 3339 timestamp: only activations that started at or after it.
         #[arg(long)]
         since: Option<String>,
+        /// How many to list (the newest).
         #[arg(long, default_value_t = 20)]
         limit: u32,
         /// Keep printing activations as they are recorded.
         #[arg(long)]
         follow: bool,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        json: JsonArg,
+        #[command(subcommand)]
+        action: Option<ActivationsAction>,
+    },
+    /// List requests the gateway refused before running anything (bad key, balance, body,
+    /// unknown tool), newest last: they are not activations and cost nothing.
+    Refusals {
+        /// Only requests for this tool id.
+        #[arg(long, value_name = "TOOL")]
+        tool: Option<String>,
+        /// How many to list (the newest).
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        #[command(flatten)]
+        json: JsonArg,
     },
     /// Show one activation: event, response, cost and the handler's output.
     Logs {
+        /// The activation id, or a unique prefix of it.
+        #[arg(value_name = "ID")]
         activation: String,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        json: JsonArg,
     },
     /// Manage API keys (of the default organization unless --org).
     Keys {
@@ -127,6 +161,11 @@ pub enum Command {
     Wallet {
         #[command(subcommand)]
         action: WalletAction,
+    },
+    /// Print a completion script for a shell (e.g. `cortex-emu completions bash > /etc/bash_completion.d/cortex-emu`).
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
     },
     /// Measure latency, throughput, hot reload, startup and memory; write BENCHMARKS.md.
     Bench {
@@ -143,24 +182,31 @@ pub enum Command {
 pub enum KeysAction {
     /// Create a key (shown once).
     Create {
+        /// A name to tell the key by (shown in `keys list`; `keys revoke` takes it too).
         name: String,
-        #[arg(long)]
-        org: Option<String>,
-        /// YYYY-MM-DD or RFC 3339.
+        #[command(flatten)]
+        org: OrgArg,
+        /// Last day it works (YYYY-MM-DD, through the end of that day UTC), or an RFC 3339 instant.
         #[arg(long)]
         expires: Option<String>,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        json: JsonArg,
     },
     /// List keys with prefix, uses, expiry and state.
     List {
-        #[arg(long)]
-        org: Option<String>,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        org: OrgArg,
+        #[command(flatten)]
+        json: JsonArg,
     },
-    /// Revoke a key by id (effective immediately).
-    Revoke { id: String },
+    /// Revoke a key (effective immediately).
+    Revoke {
+        /// The key's id, a unique prefix of it, its name, or its shown prefix (RIV_ab12...).
+        #[arg(value_name = "KEY")]
+        key: String,
+        #[command(flatten)]
+        org: OrgArg,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -187,16 +233,19 @@ pub enum FaultAction {
         /// Delay added to matching requests, in milliseconds.
         #[arg(long)]
         latency_ms: Option<u64>,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        json: JsonArg,
     },
     /// List the faults in force.
     List {
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        json: JsonArg,
     },
     /// Remove one fault by id.
-    Rm { id: String },
+    Rm {
+        /// The fault's id (from `fault add` or `fault list`).
+        id: String,
+    },
     /// Remove every fault.
     Clear,
 }
@@ -205,38 +254,80 @@ pub enum FaultAction {
 pub enum ClockAction {
     /// Print the emulator's time.
     Show,
-    /// Move the clock forward by a span (90s, 15m, 2h, 1d, 1h30m).
-    Advance { span: String },
-    /// Make the clock read an instant (RFC 3339 or YYYY-MM-DD); time runs on from there.
-    Set { instant: String },
+    /// Move the clock forward by a span.
+    Advance {
+        /// How far: 90s, 15m, 2h, 1d, 1h30m.
+        span: String,
+    },
+    /// Make the clock read an instant; time runs on from there.
+    Set {
+        /// RFC 3339 (2027-01-01T09:00:00Z) or YYYY-MM-DD (midnight UTC).
+        instant: String,
+    },
     /// Back to the machine's time.
     Real,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum WalletAction {
+    /// Print the balance.
     Balance {
-        #[arg(long)]
-        org: Option<String>,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        org: OrgArg,
+        #[command(flatten)]
+        json: JsonArg,
     },
     /// Add credits (ledger label `Wallet Recharge`).
     Topup {
+        /// Credits to add, in dollars with up to 6 decimals (e.g. 5, 0.25).
         amount: String,
-        #[arg(long)]
-        org: Option<String>,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        org: OrgArg,
+        #[command(flatten)]
+        json: JsonArg,
     },
+    /// List ledger entries (charges and top-ups), newest first.
     Ledger {
-        #[arg(long)]
-        org: Option<String>,
+        #[command(flatten)]
+        org: OrgArg,
+        /// How many entries to list.
         #[arg(long, default_value_t = 50)]
         limit: u32,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        json: JsonArg,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ActivationsAction {
+    /// Turn an activation into a test case: its event, and its response as the expectation.
+    Save {
+        /// The activation id, or a unique prefix of it.
+        #[arg(value_name = "ID")]
+        activation: String,
+        /// The case name: written to <tool>/tests/NAME.json.
+        #[arg(long = "as", value_name = "NAME")]
+        name: String,
+        /// Replace a case of that name.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// `--org`, shared by the commands that act on one organization.
+#[derive(Args, Debug, Clone)]
+pub struct OrgArg {
+    /// The organization's slug (default: the first in emulator.toml).
+    #[arg(long = "org", value_name = "SLUG")]
+    pub slug: Option<String>,
+}
+
+/// `--json`, shared by the commands that print a table or a summary.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct JsonArg {
+    /// Print JSON for scripts instead of a table.
+    #[arg(long = "json")]
+    pub on: bool,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy)]
@@ -261,6 +352,7 @@ impl From<VisibilityArg> for Visibility {
     }
 }
 
+/// Options every command reads: where the configuration, the tools and the state are.
 #[derive(Args, Debug, Clone, Default)]
 pub struct CommonArgs {
     /// Configuration file (default: ./emulator.toml when present, else built-in defaults).
@@ -269,18 +361,33 @@ pub struct CommonArgs {
     /// Folder of tool folders (overrides [functions] dir).
     #[arg(long, value_name = "DIR", global = true)]
     pub functions: Option<PathBuf>,
-    /// Address to listen on (overrides [server] host).
-    #[arg(long, global = true)]
-    pub host: Option<String>,
-    /// Port to listen on; 0 picks a free one (overrides [server] port).
-    #[arg(long, global = true)]
-    pub port: Option<u16>,
     /// SQLite state file (overrides [state] path).
-    #[arg(long, value_name = "PATH", global = true, conflicts_with = "in_memory")]
+    #[arg(long, value_name = "PATH", global = true)]
     pub state: Option<PathBuf>,
+    /// Options of the server (given before any command, they also tell the client commands
+    /// which emulator to talk to).
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// Options of the server: only `serve` (and the bare command, which serves) lists them.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ServerArgs {
+    /// Address to listen on (overrides [server] host).
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Port to listen on, 1-65535, or 0 for a free one (overrides [server] port).
+    #[arg(long, value_parser = parse_port)]
+    pub port: Option<u16>,
     /// Keep state in memory only (nothing is written to disk).
-    #[arg(long, global = true)]
+    #[arg(long, conflicts_with = "state")]
     pub in_memory: bool,
+}
+
+fn parse_port(s: &str) -> Result<u16, String> {
+    s.trim().parse::<u16>().map_err(|_| {
+        format!("{s:?} is not a port: give a number from 1 to 65535, or 0 to pick a free one")
+    })
 }
 
 impl From<CommonArgs> for ServeOptions {
@@ -288,12 +395,21 @@ impl From<CommonArgs> for ServeOptions {
         ServeOptions {
             config: a.config,
             functions: a.functions,
-            host: a.host,
-            port: a.port,
+            host: a.server.host,
+            port: a.server.port,
             state: a.state,
-            in_memory: a.in_memory,
+            in_memory: a.server.in_memory,
             ..ServeOptions::default()
         }
+    }
+}
+
+impl ServerArgs {
+    /// Options given after `serve` win over those given before it.
+    fn apply(self, opts: &mut ServeOptions) {
+        opts.host = self.host.or(opts.host.take());
+        opts.port = self.port.or(opts.port);
+        opts.in_memory |= self.in_memory;
     }
 }
 
@@ -324,15 +440,30 @@ pub fn main() -> i32 {
             }
         },
         Some(Command::Init { name, runtime, mcp }) => init(&opts, &name, runtime, mcp),
+        Some(Command::Completions { shell }) => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "cortex-emu", &mut std::io::stdout());
+            0
+        }
         None => with_runtime(|| async { crate::server::serve(opts).await.map(|()| 0) }),
-        Some(Command::Serve { import }) => {
+        Some(Command::Serve { import, server }) => {
             opts.import = import;
+            server.apply(&mut opts);
             with_runtime(|| async { crate::server::serve(opts).await.map(|()| 0) })
         }
         Some(Command::Fault { action }) => report_piped(|| control::fault(&opts, action)),
         Some(Command::Clock { action }) => report_piped(|| control::clock(&opts, action)),
         Some(Command::Reset) => report_piped(|| control::reset(&opts)),
         Some(Command::Export { dir }) => report_piped(|| control::export(&opts, &dir)),
+        Some(Command::Activations {
+            action:
+                Some(ActivationsAction::Save {
+                    activation,
+                    name,
+                    force,
+                }),
+            ..
+        }) => report_piped(|| admin::save_case(&opts, &activation, &name, force)),
         Some(Command::Activations {
             tool,
             version,
@@ -341,11 +472,15 @@ pub fn main() -> i32 {
             limit,
             follow,
             json,
+            action: None,
         }) => report_piped(|| {
-            admin::activations(&opts, tool, version, status, since, limit, follow, json)
+            admin::activations(&opts, tool, version, status, since, limit, follow, json.on)
         }),
+        Some(Command::Refusals { tool, limit, json }) => {
+            report_piped(|| admin::refusals(&opts, tool, limit, json.on))
+        }
         Some(Command::Logs { activation, json }) => {
-            report_piped(|| admin::logs(&opts, &activation, json))
+            report_piped(|| admin::logs(&opts, &activation, json.on))
         }
         Some(Command::Keys { action }) => report_piped(|| match action {
             KeysAction::Create {
@@ -353,25 +488,26 @@ pub fn main() -> i32 {
                 org,
                 expires,
                 json,
-            } => admin::keys_create(&opts, org, &name, expires, json),
-            KeysAction::List { org, json } => admin::keys_list(&opts, org, json),
-            KeysAction::Revoke { id } => admin::keys_revoke(&opts, &id),
+            } => admin::keys_create(&opts, org.slug, &name, expires, json.on),
+            KeysAction::List { org, json } => admin::keys_list(&opts, org.slug, json.on),
+            KeysAction::Revoke { key, org } => admin::keys_revoke(&opts, org.slug, &key),
         }),
         Some(Command::Wallet { action }) => report_piped(|| match action {
-            WalletAction::Balance { org, json } => admin::wallet_balance(&opts, org, json),
+            WalletAction::Balance { org, json } => admin::wallet_balance(&opts, org.slug, json.on),
             WalletAction::Topup { amount, org, json } => {
-                admin::wallet_topup(&opts, org, &amount, json)
+                admin::wallet_topup(&opts, org.slug, &amount, json.on)
             }
             WalletAction::Ledger { org, limit, json } => {
-                admin::wallet_ledger(&opts, org, limit, json)
+                admin::wallet_ledger(&opts, org.slug, limit, json.on)
             }
         }),
         Some(Command::Bench { output }) => with_runtime(|| bench::run(output)),
         Some(Command::Test {
             tools,
+            watch,
             junit,
             allow_empty,
-        }) => with_runtime(|| devloop::test(opts, tools, junit, allow_empty)),
+        }) => with_runtime(|| devloop::test(opts, tools, watch, junit, allow_empty)),
         Some(Command::Invoke {
             tool,
             version,

@@ -165,3 +165,28 @@ pub async fn run(app: &Arc<App>, req: RunRequest) -> Result<Executed, GatewayErr
     )
     .await)
 }
+
+/// A request refused before anything ran: one terminal line with the reason and the catalogue
+/// row, and an entry in the request log (`cortex-emu refusals`); nothing is billed.
+pub fn note_refusal(
+    app: &App,
+    route: &str,
+    tool_id: &str,
+    org_id: Option<String>,
+    e: GatewayError,
+) {
+    let status = e.status().as_u16();
+    app.say(&format!("{status} {tool_id}: {} ({})", e.reason(), e.id()));
+    app.store.record_refusal(
+        crate::store::refusals::Refusal {
+            at: app.clock.rfc3339(),
+            route: route.to_string(),
+            tool: tool_id.to_string(),
+            organization: None,
+            status_code: status,
+            response: e.id().to_string(),
+            reason: e.reason().to_string(),
+        },
+        org_id,
+    );
+}

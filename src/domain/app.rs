@@ -25,7 +25,8 @@ pub struct App {
     pub executor: Arc<Executor>,
     pub catalogue: Catalogue,
     /// Secret name → value, resolved at start.
-    pub secrets: BTreeMap<String, String>,
+    /// Secret values by name, re-read when the `.env` file changes (see [`crate::domain::dotenv`]).
+    pub secrets: std::sync::RwLock<Arc<BTreeMap<String, String>>>,
     pub inflight: InFlight,
     pub started: Instant,
     pub defaults: LoadDefaults,
@@ -64,13 +65,14 @@ impl App {
         let defaults = LoadDefaults {
             organization: config.organizations[0].slug.clone(),
         };
-        let registry = Arc::new(Registry::scan(&functions_dir, &defaults));
+        // Created before the scan, so a missing folder is one note, not also a read error.
         if !functions_dir.is_dir() && std::fs::create_dir_all(&functions_dir).is_ok() {
             say(format!(
                 "note: created the empty functions folder {}; tools added there are picked up",
                 functions_dir.display()
             ));
         }
+        let registry = Arc::new(Registry::scan(&functions_dir, &defaults));
         let (secrets, missing) = config.secret_values();
         for m in missing {
             say(format!(
@@ -94,7 +96,7 @@ impl App {
             store,
             executor,
             catalogue,
-            secrets,
+            secrets: std::sync::RwLock::new(Arc::new(secrets)),
             inflight: InFlight::default(),
             started: Instant::now(),
             defaults,

@@ -22,15 +22,39 @@ use crate::registry::{folder_label, load_tool, LoadDefaults, Tool};
 /// How long a folder must be free of events before it is reloaded.
 pub const QUIET: Duration = Duration::from_millis(25);
 
-/// Keeps the watcher alive; dropping it stops watching.
+/// Keeps the watchers alive; dropping it stops watching.
 pub struct WatchHandle {
-    _watcher: notify::RecommendedWatcher,
+    _watchers: Vec<notify::RecommendedWatcher>,
+}
+
+impl WatchHandle {
+    /// Keeps another watcher alive as long as this handle.
+    pub fn also(&mut self, watcher: notify::RecommendedWatcher) {
+        self._watchers.push(watcher);
+    }
 }
 
 /// Watches the functions folder and reloads tool folders in `app`'s registry as they change.
 pub fn spawn(app: Arc<App>) -> notify::Result<WatchHandle> {
-    let dir: PathBuf = app.config.functions.dir.clone();
     let defaults: LoadDefaults = app.defaults.clone();
+    let (handle, mut settled) = watch_folders(&app.config.functions.dir)?;
+    tokio::spawn(async move {
+        while let Some((folder, first)) = settled.recv().await {
+            reload(&app, &folder, &defaults, first).await;
+        }
+    });
+    Ok(handle)
+}
+
+/// Watches `dir` and yields each top-level folder below it once its burst of events has been
+/// quiet for [`QUIET`], with the instant of the burst's first event. (`cortex-emu test --watch`
+/// uses it too, to re-run a tool's cases after its reload.)
+pub fn watch_folders(
+    dir: &Path,
+) -> notify::Result<(
+    WatchHandle,
+    tokio::sync::mpsc::UnboundedReceiver<(PathBuf, Instant)>,
+)> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<PathBuf>();
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         if let Ok(event) = res {
@@ -42,8 +66,9 @@ pub fn spawn(app: Arc<App>) -> notify::Result<WatchHandle> {
             }
         }
     })?;
-    watcher.watch(&dir, RecursiveMode::Recursive)?;
-    let root = dir.canonicalize().unwrap_or(dir);
+    watcher.watch(dir, RecursiveMode::Recursive)?;
+    let root = dir.canonicalize().unwrap_or(dir.to_path_buf());
+    let (out, settled) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
         // Folder name → (first event, last event) of the burst under way.
         let mut pending: HashMap<String, (Instant, Instant)> = HashMap::new();
@@ -66,13 +91,20 @@ pub fn spawn(app: Arc<App>) -> notify::Result<WatchHandle> {
                         .collect();
                     for name in ready {
                         let (first, _) = pending.remove(&name).expect("listed above");
-                        reload(&app, &root.join(&name), &defaults, first).await;
+                        if out.send((root.join(&name), first)).is_err() {
+                            return;
+                        }
                     }
                 }
             }
         }
     });
-    Ok(WatchHandle { _watcher: watcher })
+    Ok((
+        WatchHandle {
+            _watchers: vec![watcher],
+        },
+        settled,
+    ))
 }
 
 async fn sleep_until_opt(t: Option<Instant>) {
@@ -177,6 +209,7 @@ pub async fn reload(state: &App, folder: &Path, defaults: &LoadDefaults, first_e
             state.registry.clear_problem(&label);
             let ms = first_event.elapsed().as_secs_f64() * 1000.0;
             state.say(&format!("reloaded {} ({what}) in {ms:.1} ms", t.id));
+            crate::domain::settings::announce(state, &t);
             let _ = state.tool_events.send(ToolEvent::Reloaded(t));
         }
         Err(message) => report_problem(state, &label, &message, current.is_some()),
@@ -189,6 +222,7 @@ pub async fn reload(state: &App, folder: &Path, defaults: &LoadDefaults, first_e
 /// answer with its error, as on the platform.
 pub async fn check_at_start(app: &App) {
     for tool in app.registry.list() {
+        crate::domain::settings::announce(app, &tool);
         if let Err(problem) = app.executor.check(tool.runtime, tool.bundle.clone()).await {
             let label = folder_label(&tool.folder);
             app.registry.set_problem(&label, problem.clone());

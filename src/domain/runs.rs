@@ -79,7 +79,7 @@ async fn execute_here(
         event.clone(),
         &activation_id,
         org_slug,
-        &app.secrets,
+        &app.secrets.read().unwrap().clone(),
         app.config.executor.log_limit_bytes,
     );
     let started_at = app.clock.rfc3339();
@@ -110,6 +110,20 @@ async fn execute_here(
     });
     let wall = Instant::now();
     let mut result = app.executor.run(tool.runtime, job, bundle.clone()).await;
+    // Tracebacks in the logs and the activation's error point at the user's files where they
+    // are on this machine; the envelope keeps the platform's wording (`/var/task/...`).
+    if tool.runtime == crate::registry::Runtime::Python {
+        let local = format!("\"{}/", tool.folder.display());
+        result.logs = result.logs.replace("\"/var/task/", &local);
+        if let Some(e) = &mut result.error {
+            *e = e.replace("\"/var/task/", &local);
+        }
+    }
+    // An MCP tool answers with a bare JSON-RPC object by design: the missing-statusCode warning
+    // is for function tools only.
+    if tool.kind == crate::registry::ToolKind::Mcp {
+        result.logs = result.logs.replace(crate::runtime::NO_STATUS_WARNING, "");
+    }
     let wall_ms = wall.elapsed().as_secs_f64() * 1000.0;
 
     let (mut http, code, body) = outcome(&app.catalogue, &result);
@@ -137,7 +151,7 @@ async fn execute_here(
     };
     if key.is_some() && !app.quiet {
         // Local runs (`cortex-emu invoke`, test cases) print their own output.
-        crate::domain::terminal::run_line(&activation, &tool.name);
+        crate::domain::terminal::run_line(&activation);
     }
     let recorded = match key {
         None => Ok(()),

@@ -20,8 +20,13 @@ fn paint(text: &str, code: &str) -> String {
 }
 
 /// One line per run: time, tool@version, runtime, status code, duration, cost; then the output.
-pub fn run_line(a: &Activation, tool_name: &str) {
-    let time = chrono::Local::now().format("%H:%M:%S");
+/// The tool is named by its id, as every CLI command names it; the time is the run's start on
+/// the emulator's clock (the test clock when it is set), shown in local time.
+pub fn run_line(a: &Activation) {
+    let time = chrono::DateTime::parse_from_rfc3339(&a.started_at)
+        .map(|t| t.with_timezone(&chrono::Local))
+        .unwrap_or_else(|_| chrono::Local::now())
+        .format("%H:%M:%S");
     let colour = match a.status_code {
         200..=299 if a.status == "success" => "32",
         400..=499 if a.status != "timeout" => "33",
@@ -30,7 +35,7 @@ pub fn run_line(a: &Activation, tool_name: &str) {
     let mut out = format!(
         "{} {}@{} {} {} {:.1} ms cost {}\n",
         paint(&time.to_string(), "2"),
-        paint(tool_name, "1"),
+        paint(&a.tool_id, "1"),
         a.version,
         a.runtime,
         paint(&format!("{} {}", a.status_code, a.status), colour),

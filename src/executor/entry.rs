@@ -18,6 +18,8 @@ fn stack_size(runtime: Runtime) -> usize {
 }
 
 pub fn worker_main(runtime: Runtime) -> ! {
+    // Before any descriptor is opened here: the tap sits on fd 3.
+    crate::runtime::tap::enable_from_env();
     // SAFETY: plain libc calls on this process's own descriptors and limits.
     let protocol = unsafe {
         // Die with the server, even while a handler spins.

@@ -80,6 +80,32 @@ struct Worker {
     stderr_tail: Arc<Mutex<String>>,
     /// The isolation key of the last job it ran ([`WireJob::tenant`]).
     tenant: Option<String>,
+    /// What the current run has printed so far (see [`crate::runtime::tap`]): read when the
+    /// worker has to be killed or dies, so that output is not lost with it.
+    tap: Option<std::fs::File>,
+}
+
+impl Worker {
+    /// The run's output so far, read from the tap (empty without one).
+    fn printed(&self, limit: usize) -> String {
+        self.tap
+            .as_ref()
+            .map(|t| crate::runtime::tap::read(t, limit))
+            .unwrap_or_default()
+    }
+}
+
+/// `result`'s logs with what the run printed before it was stopped in front.
+fn with_printed(mut result: RunResult, printed: String) -> RunResult {
+    if !printed.is_empty() {
+        let mut logs = printed;
+        if !logs.ends_with('\n') {
+            logs.push('\n');
+        }
+        logs.push_str(&result.logs);
+        result.logs = logs;
+    }
+    result
 }
 
 impl Executor {
@@ -233,14 +259,17 @@ impl Pool {
         self: &Arc<Self>,
         mut worker: Worker,
         started: Instant,
-        timeout_ms: u64,
+        job: &WireJob,
     ) -> RunResult {
         self.forget(&worker);
         kill_group(&worker);
         let _ = worker.child.kill().await;
         let pool = self.clone();
         tokio::spawn(async move { pool.replenish().await });
-        timed_out(started.elapsed(), timeout_ms)
+        with_printed(
+            timed_out(started.elapsed(), job.timeout_ms),
+            worker.printed(job.log_limit),
+        )
     }
 
     fn forget(&self, w: &Worker) {
@@ -250,7 +279,8 @@ impl Pool {
     }
 
     fn spawn(&self) -> std::io::Result<Worker> {
-        let mut child = Command::new(&self.program)
+        let mut command = Command::new(&self.program);
+        command
             .arg("__worker")
             .arg(self.runtime.name())
             .env_clear()
@@ -260,8 +290,19 @@ impl Pool {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()?;
+            .kill_on_drop(true);
+        // Without a tap (no memfd) runs still work; only output before a kill is lost.
+        let tap = crate::runtime::tap::create().ok();
+        if let Some(t) = &tap {
+            use std::os::fd::AsRawFd;
+            let fd = t.as_raw_fd();
+            command.env(crate::runtime::tap::TAP_ENV, "1");
+            // SAFETY: `install` only calls dup2/fcntl, which are async-signal-safe.
+            unsafe {
+                command.pre_exec(move || crate::runtime::tap::install(fd));
+            }
+        }
+        let mut child = command.spawn()?;
         if let Some(pid) = child.id() {
             self.live.lock().unwrap().insert(pid);
         }
@@ -297,6 +338,7 @@ impl Pool {
             known: HashSet::new(),
             stderr_tail,
             tenant: None,
+            tap,
         })
     }
 
@@ -335,9 +377,7 @@ impl Pool {
                 worker.stdin.flush().await
             };
             match tokio::time::timeout_at(deadline, sent).await {
-                Err(_elapsed) => {
-                    return self.stop_at_deadline(worker, started, job.timeout_ms).await
-                }
+                Err(_elapsed) => return self.stop_at_deadline(worker, started, &job).await,
                 Ok(Err(_)) if dead_before_run < 2 => {
                     // The worker was already dead (killed while idle): the job never reached
                     // it, so it runs on a fresh worker and nobody is billed for the emulator's loss.
@@ -362,9 +402,7 @@ impl Pool {
                 Ok::<_, std::io::Error>((n, reply))
             };
             match tokio::time::timeout_at(deadline, exchange).await {
-                Err(_elapsed) => {
-                    return self.stop_at_deadline(worker, started, job.timeout_ms).await
-                }
+                Err(_elapsed) => return self.stop_at_deadline(worker, started, &job).await,
                 Ok(Ok((n, reply))) if n > 0 => match serde_json::from_str::<WireReply>(&reply) {
                     Ok(WireReply::NeedCode) => {
                         worker.known.remove(&hash);
@@ -392,12 +430,15 @@ impl Pool {
                     let tail = worker.stderr_tail.lock().unwrap().clone();
                     let pool = self.clone();
                     tokio::spawn(async move { pool.replenish().await });
-                    return crashed(
-                        self.runtime,
-                        status,
-                        &tail,
-                        job.memory_mb,
-                        started.elapsed(),
+                    return with_printed(
+                        crashed(
+                            self.runtime,
+                            status,
+                            &tail,
+                            job.memory_mb,
+                            started.elapsed(),
+                        ),
+                        worker.printed(job.log_limit),
                     );
                 }
             }

@@ -72,6 +72,7 @@ impl Session {
                 Err(problem) => RunResult::failed(String::new(), problem, String::new()),
             }),
             Some(files) => {
+                crate::runtime::tap::begin(job.log_limit);
                 alloc::limit_from_now(job.memory_mb as usize * 1024 * 1024);
                 let result = self.engine.run(&files, &job);
                 alloc::clear_limit();

@@ -11,7 +11,7 @@ use axum::response::Response;
 use serde_json::Value;
 
 use crate::catalogue::GatewayError;
-use crate::domain::admission::{authenticate, run, Caller, KeyStyle, RunRequest};
+use crate::domain::admission::{authenticate, note_refusal, run, Caller, KeyStyle, RunRequest};
 use crate::domain::app::App;
 use crate::faces::reply::{json_response, reject, with_activation_id};
 
@@ -71,30 +71,34 @@ async fn invoke(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    // A refused request runs nothing and is not billed, but the terminal says why.
-    let refuse = |e: GatewayError| {
-        app.say(&format!(
-            "{} {function_id}: {} ({})",
-            e.status().as_u16(),
-            refusal_reason(e),
-            e.id()
-        ));
+    // A refused request runs nothing and is not billed, but the terminal says why and the
+    // request log keeps it.
+    let route = format!(
+        "/api/v1/functions/{function_id}{}/invoke",
+        version
+            .as_deref()
+            .map(|v| format!("/{v}"))
+            .unwrap_or_default()
+    );
+    let refuse = |e: GatewayError, org_id: Option<String>| {
+        note_refusal(&app, &route, &function_id, org_id, e);
         reject(&app.catalogue, e)
     };
     let key = match authenticate(&app, authorization(&headers), KeyStyle::Raw) {
         Ok(k) => k,
-        Err(e) => return refuse(e),
+        Err(e) => return refuse(e, None),
     };
+    let org_id = Some(key.org_id.clone());
     // The request body (400) is judged once the caller is known (**choice**).
     let event = match read_event(&app, body).await {
         Ok(ev) => ev,
-        Err(e) => return refuse(e),
+        Err(e) => return refuse(e, org_id),
     };
     let mut request = RunRequest::new(Caller::Key(key), function_id.clone(), event);
     request.version = version;
     let done = match run(&app, request).await {
         Ok(done) => done,
-        Err(e) => return refuse(e),
+        Err(e) => return refuse(e, org_id),
     };
     let mut response = with_activation_id(json_response(done.http, done.text), &done.activation_id);
     if let Err(e) = done.recorded {
@@ -104,22 +108,6 @@ async fn invoke(
         }
     }
     response
-}
-
-/// A few words for the terminal on why a request was refused.
-fn refusal_reason(e: GatewayError) -> &'static str {
-    match e {
-        GatewayError::InvalidJson => "request body is not valid JSON",
-        GatewayError::MissingEvent => "request body has no event field",
-        GatewayError::Unauthorized => "missing, unknown, revoked or expired key",
-        GatewayError::BearerPrefix => "key sent with a Bearer prefix",
-        GatewayError::InsufficientBalance => "balance cannot cover the run",
-        GatewayError::UnknownFunction => "no such tool for this key's organization",
-        GatewayError::UnknownVersion => "no such version",
-        GatewayError::Timeout => "timeout",
-        GatewayError::BodyTooLarge(_) => "request body too large",
-        GatewayError::StateUnwritable | GatewayError::NotRecorded => "the state cannot be written",
-    }
 }
 
 /// Answers a known route called with a method it does not take with JSON rather than an empty

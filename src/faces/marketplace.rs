@@ -30,20 +30,24 @@ pub struct Marketplace {
     state: Arc<App>,
 }
 
-fn raw_key(headers: &axum::http::HeaderMap) -> Option<String> {
-    headers
-        .get(axum::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()
-        .map(|s| s.trim().to_string())
-}
-
-/// Refuses requests without a valid raw key before they reach the MCP service (the gateway's
-/// 401 rows, `Bearer` hint included).
+/// Refuses requests without a valid key before they reach the MCP service (the gateway's 401
+/// rows). Like `/mcp/{tool}`, it takes the raw key and `Bearer <key>`, which MCP clients send
+/// (**choice**: one rule for both MCP endpoints).
+///
+/// A session's `DELETE` is answered 200 rather than rmcp's 202: the MCP Python SDK treats
+/// anything but 200 or 204 as a failed termination and logs `Session termination failed: 202`
+/// on every disconnect.
 pub async fn require_key(State(state): State<Arc<App>>, req: Request, next: Next) -> Response {
     let header = crate::faces::gateway::authorization(req.headers());
-    match authenticate(&state, header, KeyStyle::Raw) {
-        Ok(_) => next.run(req).await,
+    let closing = req.method() == axum::http::Method::DELETE;
+    match authenticate(&state, header, KeyStyle::RawOrBearer) {
+        Ok(_) => {
+            let mut response = next.run(req).await;
+            if closing && response.status() == axum::http::StatusCode::ACCEPTED {
+                *response.status_mut() = axum::http::StatusCode::OK;
+            }
+            response
+        }
         Err(e) => reject(&state.catalogue, e),
     }
 }
@@ -85,8 +89,10 @@ impl Marketplace {
         let key = ctx
             .extensions
             .get::<axum::http::request::Parts>()
-            .and_then(|p| raw_key(&p.headers))
-            .and_then(|k| self.state.store.authenticate(&k))
+            .and_then(|p| {
+                let header = crate::faces::gateway::authorization(&p.headers);
+                authenticate(&self.state, header, KeyStyle::RawOrBearer).ok()
+            })
             .ok_or_else(|| {
                 ErrorData::invalid_request(
                     "Missing or invalid API key in the Authorization header",
@@ -178,15 +184,30 @@ impl Marketplace {
                 )
             })?;
         }
-        // The example is the first test case's event; the schema is inferred from it.
-        let example = crate::domain::cases::load_cases(&t.folder)
-            .ok()
-            .and_then(|c| c.into_iter().next())
-            .map(|c| c.case.event);
-        let input_schema = example
-            .as_ref()
-            .map(infer_schema)
-            .unwrap_or_else(|| json!({"type": "object"}));
+        // The declared schema wins; else it is inferred from every case that expects success,
+        // and the example is the richest such event.
+        let cases = crate::domain::cases::load_cases(&t.folder).unwrap_or_default();
+        let events: Vec<Value> = cases
+            .iter()
+            .filter(|c| {
+                c.case
+                    .expect
+                    .status_code
+                    .is_none_or(|s| (200..300).contains(&s))
+            })
+            .map(|c| c.case.event.clone())
+            .collect();
+        let example = events
+            .iter()
+            .max_by_key(|e| e.as_object().map(|o| o.len()).unwrap_or(0))
+            .cloned();
+        let input_schema = t.input_schema.clone().unwrap_or_else(|| {
+            if events.is_empty() {
+                json!({"type": "object"})
+            } else {
+                infer_from_examples(&events)
+            }
+        });
         let mut v = self.describe(&t);
         v["input_schema"] = input_schema;
         v["example"] = example.map(|e| json!({"event": e})).unwrap_or(Value::Null);
@@ -247,6 +268,31 @@ impl Marketplace {
             CallToolResult::success(vec![ContentBlock::text(text)])
         })
     }
+}
+
+/// A JSON Schema of the shape several example events share: every key any of them has is a
+/// property, and the keys all of them have are required.
+fn infer_from_examples(events: &[Value]) -> Value {
+    let objects: Vec<&serde_json::Map<String, Value>> =
+        events.iter().filter_map(Value::as_object).collect();
+    if objects.len() < events.len() {
+        return infer_schema(&events[0]);
+    }
+    let mut props = serde_json::Map::new();
+    for o in &objects {
+        for (k, v) in *o {
+            props.entry(k.clone()).or_insert_with(|| infer_schema(v));
+        }
+    }
+    let required: Vec<&String> = props
+        .keys()
+        .filter(|k| objects.iter().all(|o| o.contains_key(*k)))
+        .collect();
+    let mut schema = json!({"type": "object", "properties": props});
+    if !required.is_empty() {
+        schema["required"] = json!(required);
+    }
+    schema
 }
 
 /// A JSON Schema of an example value's shape.

@@ -96,6 +96,9 @@ pub struct ToolToml {
     pub http: Option<bool>,
     pub secrets: Option<Vec<String>>,
     pub description: Option<String>,
+    /// The event's JSON Schema, for the marketplace's `get_tool_schema`: a table, or the name
+    /// of a JSON file in the tool's folder.
+    pub input_schema: Option<toml::Value>,
 }
 
 /// A tool's code and data files, content-addressed. Immutable once built: a new revision is a new
@@ -136,6 +139,8 @@ pub struct Tool {
     pub http: bool,
     pub secrets: Vec<String>,
     pub description: String,
+    /// Declared in tool.toml (`input_schema`); otherwise the marketplace infers one.
+    pub input_schema: Option<serde_json::Value>,
     pub bundle: Arc<Bundle>,
 }
 
@@ -242,6 +247,10 @@ pub fn load_tool(folder: &Path, defaults: &LoadDefaults) -> Result<Tool, String>
             Some(d)
         }
     };
+    let input_schema = match &manifest.input_schema {
+        None => None,
+        Some(v) => Some(read_input_schema(folder, v, &text_of(&manifest_path))?),
+    };
     let bundle = read_bundle(folder, runtime)?;
     Ok(Tool {
         name: manifest.name.clone().unwrap_or_else(|| folder_name.clone()),
@@ -260,8 +269,43 @@ pub fn load_tool(folder: &Path, defaults: &LoadDefaults) -> Result<Tool, String>
         http: manifest.http.unwrap_or(false),
         secrets: manifest.secrets.clone().unwrap_or_default(),
         description: manifest.description.clone().unwrap_or_default(),
+        input_schema,
         bundle: Arc::new(bundle),
     })
+}
+
+fn text_of(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// `input_schema = { type = "object", ... }` or `input_schema = "schema.json"`, as JSON.
+fn read_input_schema(
+    folder: &Path,
+    value: &toml::Value,
+    manifest: &str,
+) -> Result<serde_json::Value, String> {
+    let line = manifest
+        .lines()
+        .position(|l| l.trim_start().starts_with("input_schema"))
+        .map(|i| i + 1)
+        .unwrap_or(1);
+    let schema = match value {
+        toml::Value::String(file) => {
+            let path = folder.join(file);
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                format!("tool.toml:{line}: input_schema = {file:?}: cannot read it: {e}")
+            })?;
+            serde_json::from_str(&text)
+                .map_err(|e| format!("{file}:{}: input_schema is not valid JSON: {e}", e.line()))?
+        }
+        other => serde_json::to_value(other).map_err(|e| format!("tool.toml:{line}: {e}"))?,
+    };
+    if !schema.is_object() {
+        return Err(format!(
+            "tool.toml:{line}: input_schema must be a JSON Schema object (a table, or a .json file holding one)"
+        ));
+    }
+    Ok(schema)
 }
 
 /// Files a tool may ship (PLATFORM.md §2.1): code of its runtime plus data files.

@@ -245,6 +245,7 @@ fn console_log(_this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult
         }
     }
     line.push('\n');
+    super::tap::write(&line);
     LOGS.with(|l| {
         let mut l = l.borrow_mut();
         let limit = l.1;

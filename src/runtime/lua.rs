@@ -246,6 +246,7 @@ fn for_this_run(
                 line.push_str(&tostring.call::<String>(a)?);
             }
             line.push('\n');
+            super::tap::write(&line);
             push_log(&mut logs.lock().unwrap(), &line, limit);
             Ok(())
         })?,

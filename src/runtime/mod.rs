@@ -4,6 +4,7 @@
 pub mod javascript;
 pub mod lua;
 pub mod python;
+pub mod tap;
 pub(crate) mod v8_wording;
 
 use std::collections::BTreeMap;

@@ -68,6 +68,13 @@ impl PythonEngine {
                 .globals
                 .set_item("_host_random_bytes", rb.into(), vm)
                 .map_err(|e| exception_text(vm, e))?;
+            let tap = vm.new_function("tap", |text: rustpython_vm::builtins::PyStrRef| {
+                super::tap::write(&text.to_string_lossy());
+            });
+            scope
+                .globals
+                .set_item("_host_tap", tap.into(), vm)
+                .map_err(|e| exception_text(vm, e))?;
             vm.run_string(scope.clone(), PRELUDE, "<cortex-emu harness>".to_owned())
                 .map_err(|e| exception_text(vm, e))?;
             let get = |name: &str| -> Result<PyObjectRef, String> {

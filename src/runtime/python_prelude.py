@@ -261,6 +261,27 @@ class _ToolFinder:
 sys.meta_path.insert(0, _ToolFinder)
 
 
+# Compound statements whose header ends with ':' (CPython 3.13 says "expected ':'" when it is
+# missing; RustPython's parser only says "invalid syntax").
+_COMPOUND = ("def", "class", "if", "elif", "else", "for", "while", "try", "except", "finally",
+             "with", "async", "match", "case")
+
+
+def _cpython_wording(e, source):
+    """Rewords a SyntaxError as CPython words the common cases RustPython leaves generic."""
+    if not isinstance(e, SyntaxError) or e.msg != "invalid syntax" or not e.lineno:
+        return e
+    lines = source.splitlines()
+    if e.lineno > len(lines):
+        return e
+    line = lines[e.lineno - 1].split("#", 1)[0].rstrip()
+    words = line.lstrip().replace("(", " ").replace(":", " : ").split()
+    if words and words[0] in _COMPOUND and not line.endswith(":"):
+        e.msg = "expected ':'"
+        e.args = (e.msg,) + tuple(e.args[1:])
+    return e
+
+
 def _compile_bundle(code_hash, files):
     if len(_code_cache) >= 64:
         _code_cache.clear()
@@ -273,7 +294,7 @@ def _compile_bundle(code_hash, files):
         try:
             code = compile(text, filename, "exec")
         except BaseException as e:  # a SyntaxError surfaces when the module is run
-            code = e
+            code = _cpython_wording(e, text)
         if path == "cortexone_function.py":
             main = code
             continue
@@ -295,6 +316,7 @@ def _cortex_check(files):
         try:
             tree = ast.parse(text, path)
         except SyntaxError as e:
+            e = _cpython_wording(e, text)
             return "%s:%s: SyntaxError: %s" % (path, e.lineno or 1, e.msg)
         if path == "cortexone_function.py":
             names = set()
@@ -348,6 +370,8 @@ class _Log(io.StringIO):
         if not isinstance(s, str):
             raise TypeError("write() argument must be str, not %s" % type(s).__name__)
         room = self._limit - self._size
+        if s and room >= 0:
+            _host_tap(s[:room + 1])  # kept by the server if the run is killed (runtime/tap.rs)
         if len(s) > room:
             if room > 0:
                 super().write(s[:room])
@@ -401,6 +425,10 @@ def _exception_str(e):
 _TRACEBACK_FRAMES = 100
 
 
+# Frames of this harness are the emulator's, not the user's: tracebacks leave them out.
+_HARNESS_FILE = "<cortex-emu harness>"
+
+
 def _traceback_text(e):
     try:
         import traceback
@@ -409,12 +437,15 @@ def _traceback_text(e):
         while tb is not None and depth <= _TRACEBACK_FRAMES:
             depth += 1
             tb = tb.tb_next
-        if depth <= _TRACEBACK_FRAMES:
-            return "".join(traceback.format_exception(type(e), e, e.__traceback__))
-        head = traceback.format_list(traceback.extract_tb(e.__traceback__, limit=_TRACEBACK_FRAMES // 2))
-        return ("Traceback (most recent call last):\n" + "".join(head) +
-                "  [... more frames not shown ...]\n" +
-                "".join(traceback.format_exception_only(type(e), e)))
+        limit = None if depth <= _TRACEBACK_FRAMES else _TRACEBACK_FRAMES // 2
+        frames = [f for f in traceback.extract_tb(e.__traceback__, limit=limit)
+                  if f.filename != _HARNESS_FILE]
+        text = ""
+        if frames:
+            text = "Traceback (most recent call last):\n" + "".join(traceback.format_list(frames))
+            if limit is not None:
+                text += "  [... more frames not shown ...]\n"
+        return text + "".join(traceback.format_exception_only(type(e), e))
     except BaseException:
         return "%s: %s\n" % (type(e).__name__, _exception_str(e))
 

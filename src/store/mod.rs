@@ -4,6 +4,7 @@
 //! a caller is answered only after its transaction committed, so nothing acknowledged is lost.
 
 pub mod admin;
+pub mod refusals;
 mod schema;
 
 use std::any::Any;
@@ -678,7 +679,7 @@ impl Store {
     pub async fn wipe(&self) -> Result<(), StoreError> {
         self.call(|c| {
             c.execute_batch(
-                "DELETE FROM activations; DELETE FROM ledger; DELETE FROM api_keys;
+                "DELETE FROM activations; DELETE FROM refusals; DELETE FROM ledger; DELETE FROM api_keys;
                  DELETE FROM versions; DELETE FROM organizations;",
             )
         })

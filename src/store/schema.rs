@@ -89,6 +89,19 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE activations ADD COLUMN injected INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 4: requests the gateway refused before running anything (the request log's other half).
+    r#"
+    CREATE TABLE refusals (
+        seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+        at            TEXT NOT NULL,
+        route         TEXT NOT NULL,
+        tool_id       TEXT NOT NULL,
+        org_id        TEXT,
+        status_code   INTEGER NOT NULL,
+        response_id   TEXT NOT NULL,
+        reason        TEXT NOT NULL
+    );
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -5,6 +5,7 @@ tool over Streamable HTTP, lists and calls tools, and exits non-zero on any mism
 """
 import asyncio
 import json
+import logging
 import sys
 
 from mcp import ClientSession
@@ -40,10 +41,25 @@ async def mcp_tool(base, key):
     print("interop: MCP tool ok")
 
 
+class Warnings(logging.Handler):
+    """Collects what the SDK logs at WARNING or above (e.g. `Session termination failed: 202`)."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.seen = []
+
+    def emit(self, record):
+        self.seen.append(record.getMessage())
+
+
 async def main():
     base, key = sys.argv[1], sys.argv[2]
+    warnings = Warnings()
+    logging.getLogger().addHandler(warnings)
     await marketplace(base, key)
     await mcp_tool(base, key)
+    assert not warnings.seen, f"the SDK logged warnings: {warnings.seen}"
+    print("interop: no SDK warnings")
 
 
 asyncio.run(main())

@@ -164,6 +164,19 @@ impl Emu {
         }
     }
 
+    /// Waits until the emulator's output holds `pattern` (its lines are the synchronisation
+    /// point) and returns the output so far. The bound only keeps a broken build from hanging.
+    pub fn wait_for(&self, pattern: &str) -> String {
+        for _ in 0..6000 {
+            let out = self.output.lock().unwrap().clone();
+            if out.contains(pattern) {
+                return out;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("no {pattern:?} in:\n{}", self.output.lock().unwrap());
+    }
+
     pub fn post(&self, path: &str, auth: Option<&str>, body: &str) -> Reply {
         let mut req = client()
             .post(format!("{}{}", self.base, path))

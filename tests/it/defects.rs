@@ -8,19 +8,6 @@ use serde_json::{json, Value};
 
 use crate::common::*;
 
-/// Waits until `emu`'s output has `pattern` (the reload line is the synchronisation point).
-fn wait_for(emu: &Emu, pattern: &str) -> String {
-    // Returns as soon as the line is there; the bound only keeps a broken build from hanging.
-    for _ in 0..6000 {
-        let out = emu.output.lock().unwrap().clone();
-        if out.contains(pattern) {
-            return out;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    panic!("no {pattern:?} in:\n{}", emu.output.lock().unwrap());
-}
-
 #[test]
 fn relative_functions_and_config_paths_reload_and_delete() {
     let dir = tempfile::tempdir().unwrap();
@@ -50,11 +37,11 @@ fn relative_functions_and_config_paths_reload_and_delete() {
         "def cortexone_handler(e, c):\n    return {\"statusCode\": 200, \"body\": {\"v\": 2}}\n",
     )
     .unwrap();
-    let out = wait_for(&emu, "reloaded h");
+    let out = emu.wait_for("reloaded h");
     assert!(!out.contains("already used"), "{out}");
     assert_eq!(invoke().1, r#"{"statusCode": 200, "body": "{\"v\": 2}"}"#);
     std::fs::remove_dir_all(dir.path().join("sub/tools/h")).unwrap();
-    wait_for(&emu, "removed h");
+    emu.wait_for("removed h");
     assert_eq!(invoke().0, 404);
 }
 
@@ -174,7 +161,7 @@ fn a_store_failure_reaches_admin_clients_as_500_with_the_cause_logged() {
             .starts_with("internal error:"),
         "{body}"
     );
-    wait_for(&emu, "admin API:");
+    emu.wait_for("admin API:");
     // A client mistake is still a 400.
     let (status, _) = emu.admin(
         "POST",
@@ -296,7 +283,7 @@ fn a_forced_shutdown_records_a_run_in_flight_once() {
     unsafe {
         libc::kill(pid as i32, libc::SIGTERM);
     }
-    wait_for(&emu, "shutting down");
+    emu.wait_for("shutting down");
     unsafe {
         libc::kill(pid as i32, libc::SIGTERM);
     }
@@ -404,7 +391,7 @@ fn a_tool_broken_at_start_is_reported_in_the_log_and_health() {
         "def cortexone_handler(e, c):\n    return {\"statusCode\": 200, \"body\": {}}\n",
     );
     let emu = Emu::start_with(dir.path(), &config_text(""));
-    wait_for(&emu, "error in js-broken");
+    emu.wait_for("error in js-broken");
     let problems = emu.health()["problems"].clone();
     assert_eq!(problems.as_array().map(Vec::len), Some(1), "{problems}");
     assert_eq!(problems[0]["folder"], json!("js-broken"));
@@ -414,7 +401,7 @@ fn a_tool_broken_at_start_is_reported_in_the_log_and_health() {
         "js-broken",
         "function cortexone_handler(event, context) {\n  return {statusCode: 200, body: {}};\n}\n",
     );
-    wait_for(&emu, "reloaded js-broken");
+    emu.wait_for("reloaded js-broken");
     assert_eq!(emu.health()["problems"], json!([]));
     assert_eq!(emu.invoke("py-fine", "{}").status, 200);
 }
@@ -430,9 +417,9 @@ fn a_save_that_restores_the_serving_content_says_the_error_is_fixed() {
         "py-edit",
         "def cortexone_handler(e, c)\n    return 1\n",
     );
-    wait_for(&emu, "error in py-edit");
+    emu.wait_for("error in py-edit");
     py(dir.path(), "py-edit", good);
-    wait_for(&emu, "fixed py-edit");
+    emu.wait_for("fixed py-edit");
     assert_eq!(emu.health()["problems"], json!([]));
 }
 
@@ -529,20 +516,14 @@ fn refused_requests_leave_a_line_on_the_terminal() {
         r#"{"event": {}}"#,
     );
     assert_eq!(r.status, 401);
-    wait_for(
-        &emu,
-        "401 py-hello: missing, unknown, revoked or expired key (G401-invalid)",
-    );
+    emu.wait_for("401 py-hello: missing, unknown, revoked or expired key (G401-invalid)");
     let r = emu.post(
         "/api/v1/functions/nope/invoke",
         Some(KEY),
         r#"{"event": {}}"#,
     );
     assert_eq!(r.status, 404);
-    wait_for(
-        &emu,
-        "404 nope: no such tool for this key's organization (G404-function)",
-    );
+    emu.wait_for("404 nope: no such tool for this key's organization (G404-function)");
 }
 
 #[test]

@@ -6,6 +6,7 @@ mod catalogue;
 mod common;
 mod defects;
 mod devloop;
+mod feedback;
 mod frame;
 mod gateway;
 mod hardening;

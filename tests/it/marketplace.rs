@@ -127,7 +127,7 @@ fn lists_searches_describes_invokes_and_checks_balance() {
     assert_eq!(described["example"], json!({"event": {"name": "Ada"}}));
     assert_eq!(
         described["input_schema"],
-        json!({"type": "object", "properties": {"name": {"type": "string"}}})
+        json!({"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]})
     );
 
     let ran = text_of(&tool(
@@ -182,7 +182,7 @@ fn private_tools_of_other_organizations_are_invisible() {
 }
 
 #[test]
-fn auth_is_the_gateways_raw_key() {
+fn auth_is_the_raw_key_or_bearer_as_on_every_mcp_endpoint() {
     let emu = Emu::start_with(&samples(), &config_text(""));
     let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}});
     let (status, _, body) = call(&emu, "RIV_unknown", None, init.clone());
@@ -191,8 +191,103 @@ fn auth_is_the_gateways_raw_key() {
         body,
         json!({"statusCode": 401, "body": "{\"error\": \"Missing or invalid API key in the Authorization header\"}"})
     );
-    let (status, _, _) = call(&emu, &format!("Bearer {KEY}"), None, init);
-    assert_eq!(status, 401);
+    // MCP clients send `Bearer <key>`; `/mcp/{tool}` takes it, and so does the marketplace.
+    let sid = session(&emu, &format!("Bearer {KEY}"));
+    let balance = text_of(&tool(
+        &emu,
+        &format!("Bearer {KEY}"),
+        &sid,
+        "check_balance",
+        json!({}),
+    ));
+    assert_eq!(balance["organization"], "acme", "{balance}");
+}
+
+#[test]
+fn closing_a_session_answers_200_as_the_sdks_expect() {
+    let emu = Emu::start_with(&samples(), &config_text(""));
+    let sid = session(&emu, KEY);
+    let resp = client()
+        .delete(format!("{}/api/v1/marketplace/mcp", emu.base))
+        .header("Authorization", KEY)
+        .header("Mcp-Session-Id", &sid)
+        .header("Mcp-Protocol-Version", "2025-06-18")
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    // The session is gone.
+    let (status, _, _) = call(
+        &emu,
+        KEY,
+        Some(&sid),
+        json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"}),
+    );
+    assert_eq!(status, 404);
+}
+
+#[test]
+fn a_declared_input_schema_wins_over_the_inferred_one() {
+    let functions = tempfile::tempdir().unwrap();
+    write_tool(
+        functions.path(),
+        "declared",
+        "cortexone_function.lua",
+        "function cortexone_handler(e) return {statusCode = 200, body = e} end\n",
+        "visibility = \"public\"\n[input_schema]\ntype = \"object\"\nrequired = [\"city\"]\nproperties.city = { type = \"string\", description = \"Where\" }\n",
+    );
+    write_tool(
+        functions.path(),
+        "inferred",
+        "cortexone_function.lua",
+        "function cortexone_handler(e) return {statusCode = 200, body = e} end\n",
+        "",
+    );
+    let tests = functions.path().join("inferred/tests");
+    std::fs::create_dir_all(&tests).unwrap();
+    // Alphabetically first is a failing case with no fields: it must not be the example.
+    std::fs::write(
+        tests.join("a-empty.json"),
+        r#"{"event": {}, "expect": {"statusCode": 400}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        tests.join("b-full.json"),
+        r#"{"event": {"city": "Oslo", "days": 3}, "expect": {"statusCode": 200}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        tests.join("c-short.json"),
+        r#"{"event": {"city": "Rome"}, "expect": {"statusCode": 200}}"#,
+    )
+    .unwrap();
+    let emu = Emu::start_with(functions.path(), &config_text(""));
+    let sid = session(&emu, KEY);
+    let declared = text_of(&tool(
+        &emu,
+        KEY,
+        &sid,
+        "get_tool_schema",
+        json!({"tool_id": "declared"}),
+    ));
+    assert_eq!(
+        declared["input_schema"],
+        json!({"type": "object", "required": ["city"], "properties": {"city": {"type": "string", "description": "Where"}}})
+    );
+    let inferred = text_of(&tool(
+        &emu,
+        KEY,
+        &sid,
+        "get_tool_schema",
+        json!({"tool_id": "inferred"}),
+    ));
+    assert_eq!(
+        inferred["input_schema"],
+        json!({"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}}, "required": ["city"]})
+    );
+    assert_eq!(
+        inferred["example"],
+        json!({"event": {"city": "Oslo", "days": 3}})
+    );
 }
 
 #[test]

@@ -206,7 +206,8 @@ fn handler_output_is_printed_under_the_run_line() {
     for tool in ["py-print", "js-console", "lua-print"] {
         assert_eq!(shared().invoke(tool, "{}").status, 200);
     }
-    let out = shared().output.lock().unwrap().clone();
+    // The run lines are printed before each answer leaves; the test reads them from a pipe.
+    let out = shared().wait_for("    hello from lua\t1\ttrue");
     assert!(out.contains("    hello from python"), "{out}");
     assert!(out.contains("    hello from js 42 {\"a\":1}"), "{out}");
     assert!(out.contains("    oops"), "{out}");

@@ -82,6 +82,31 @@ pub async fn list_activations(
     }
 }
 
+#[derive(serde::Deserialize)]
+pub struct RefusalFilter {
+    tool: Option<String>,
+    limit: Option<u32>,
+}
+
+/// `GET /_emulator/v1/refusals?tool=&limit=`: the refused half of the request log.
+pub async fn list_refusals(
+    State(state): State<Arc<App>>,
+    q: Result<axum::extract::Query<RefusalFilter>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let filter = match q {
+        Ok(axum::extract::Query(f)) => f,
+        Err(e) => return reply(StatusCode::BAD_REQUEST, json!({"error": e.body_text()})),
+    };
+    match state
+        .store
+        .refusals(filter.tool, filter.limit.unwrap_or(50))
+        .await
+    {
+        Ok(list) => reply(StatusCode::OK, json!({"refusals": list})),
+        Err(e) => store_error(e),
+    }
+}
+
 /// `GET /_emulator/v1/activations/{id}`: with event, response, logs and cost.
 pub async fn get_activation(State(state): State<Arc<App>>, Path(id): Path<String>) -> Response {
     // A unique prefix of the id will do (as `git` takes short hashes).

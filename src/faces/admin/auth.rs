@@ -7,7 +7,6 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::Response;
-use axum::Json;
 use serde_json::json;
 
 use crate::domain::app::App;
@@ -42,16 +41,27 @@ pub async fn require_admin(State(app): State<Arc<App>>, req: Request, next: Next
     }
 }
 
-pub(crate) type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
+/// A JSON request body, read whatever the `Content-Type` says: `curl -d '{...}'` sends
+/// `application/x-www-form-urlencoded`, and an API people drive from a terminal should take it
+/// (axum's `Json` refuses such a request with 415). The body is still judged as JSON.
+pub(crate) struct JsonBody<T>(Result<T, String>);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for JsonBody<T> {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let parsed = match axum::body::Bytes::from_request(req, state).await {
+            Err(e) => Err(e.body_text()),
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| format!("the request body is not the JSON this route takes: {e}")),
+        };
+        Ok(JsonBody(parsed))
+    }
+}
 
 /// A JSON body, or the 400 that says what is wrong with it.
 pub(crate) fn body<T>(b: JsonBody<T>) -> Result<T, Box<Response>> {
-    b.map(|Json(v)| v).map_err(|e| {
-        Box::new(reply(
-            StatusCode::BAD_REQUEST,
-            json!({"error": e.body_text()}),
-        ))
-    })
+    b.0.map_err(|e| Box::new(reply(StatusCode::BAD_REQUEST, json!({"error": e}))))
 }
 
 pub(crate) fn org_or_404(

@@ -249,6 +249,14 @@ pub const ROUTES: &[AdminRoute] = &[
     },
     AdminRoute {
         method: "get",
+        path: "/refusals",
+        summary: "Requests the gateway refused before running anything (401, 400, 402, 404, 413), newest first",
+        body: None,
+        query: &[("tool", "string"), ("limit", "integer")],
+        ok: 200,
+    },
+    AdminRoute {
+        method: "get",
         path: "/activations/{id}",
         summary: "One activation with event, response, logs and cost",
         body: None,
@@ -274,6 +282,7 @@ fn handler_for(method: &str, path: &str) -> axum::routing::MethodRouter<Arc<App>
         ("get", "/activations") => get(list_activations),
         ("get", "/activations/stream") => get(stream_activations),
         ("get", "/activations/{id}") => get(get_activation),
+        ("get", "/refusals") => get(activations::list_refusals),
         ("get", "/faults") => get(control::list_faults),
         ("post", "/faults") => post(control::add_fault),
         ("delete", "/faults") => delete(control::clear_faults),

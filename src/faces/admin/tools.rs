@@ -5,11 +5,10 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::auth::reply;
+use super::auth::{body as json_body, reply, JsonBody};
 use crate::domain::app::App;
 use crate::domain::publishing::{publish, Bump, PublishError};
 use crate::registry::Visibility;
@@ -26,12 +25,9 @@ pub struct PublishRequest {
 pub async fn publish_tool(
     State(state): State<Arc<App>>,
     Path(id): Path<String>,
-    body: Result<Json<PublishRequest>, axum::extract::rejection::JsonRejection>,
+    body: JsonBody<PublishRequest>,
 ) -> Response {
-    let Json(req) = match body {
-        Ok(b) => b,
-        Err(e) => return reply(StatusCode::BAD_REQUEST, json!({"error": e.body_text()})),
-    };
+    let req = guard!(json_body(body));
     let Some(tool) = state.registry.get(&id) else {
         return reply(
             StatusCode::NOT_FOUND,
@@ -86,7 +82,7 @@ pub async fn list_tools(State(state): State<Arc<App>>) -> Response {
                 .map(|v| json!({"version": v.version, "code_hash": v.bundle.hash, "visibility": v.visibility, "created_at": v.created_at}))
                 .collect();
             json!({
-                "id": t.id, "name": t.name, "runtime": t.runtime.id(), "type": t.kind, "organization": t.organization,
+                "id": t.id, "name": t.name, "folder": t.folder, "runtime": t.runtime.id(), "type": t.kind, "organization": t.organization,
                 "visibility": t.visibility, "draft_code_hash": t.bundle.hash, "versions": versions,
             })
         })
