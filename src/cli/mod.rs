@@ -132,8 +132,9 @@ pub enum Command {
         #[command(subcommand)]
         action: Option<ActivationsAction>,
     },
-    /// List requests the gateway refused before running anything (bad key, balance, body,
-    /// unknown tool), newest last: they are not activations and cost nothing.
+    /// List requests refused before anything ran (bad key, balance, body, unknown tool).
+    ///
+    /// They are not activations and cost nothing; newest last.
     Refusals {
         /// Only requests for this tool id.
         #[arg(long, value_name = "TOOL")]
