@@ -132,9 +132,25 @@ pub struct Config {
     pub responses: BTreeMap<String, String>,
     /// Faults injected from the start (PLATFORM.md §8).
     pub faults: Vec<FaultConfig>,
+    /// The control planes' own ports (each is always mounted under its prefix on the main port).
+    pub planes: PlanesConfig,
     /// Where the file was read from; relative paths in it resolve against its folder.
     #[serde(skip)]
     pub base_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct PlanesConfig {
+    pub identity: PlaneConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct PlaneConfig {
+    /// Also serve the plane at the root of this port (8091 is the identity service's documented
+    /// local default).
+    pub port: Option<u16>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

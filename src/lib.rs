@@ -1,7 +1,7 @@
 //! cortex-emu: a local emulator of the CortexOne / Rival tool platform.
 //!
 //! See `docs/ARCHITECTURE.md` for the map of modules and how a request flows through them.
-//! Layers, from the top: the command line (`cli`) and the faces (`server`, `faces`), the domain
+//! Layers, from the top: the command line (`cli`) and the faces (`server`, `faces`, the control planes in `planes`), the domain
 //! (`domain`, with the application state in `domain::app`), the engines (`executor`, `runtime`, `registry`, `store`) and the leaves
 //! (`config`, `catalogue`, `clock`, `jsonfmt`, `money`, `protocol`). A module imports only from its own layer
 //! or below; `tests/it/layers.rs` checks it.
@@ -21,6 +21,7 @@ pub(crate) mod executor;
 pub(crate) mod faces;
 pub(crate) mod jsonfmt;
 pub(crate) mod money;
+pub(crate) mod planes;
 pub(crate) mod protocol;
 pub(crate) mod registry;
 pub(crate) mod runtime;

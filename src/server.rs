@@ -44,6 +44,7 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/_emulator/openapi.json", get(faces::admin::openapi))
         .merge(faces::admin::router(app.clone()))
+        .nest("/identity", crate::planes::identity::router())
         .fallback(faces::gateway::not_found)
         .method_not_allowed_fallback(faces::gateway::method_not_allowed)
         .layer(axum::Extension(sessions))
@@ -58,6 +59,42 @@ pub fn router(app: Arc<App>) -> Router {
             Duration::from_secs(app.config.server.read_timeout_secs.max(1)),
         ))
         .with_state(app)
+}
+
+/// A plane served at the root of a port of its own: the same fault check, CORS and tracing as
+/// on the main port.
+fn plane_router(app: Arc<App>, plane: Router<Arc<App>>) -> Router {
+    plane
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            faces::faults::inject,
+        ))
+        .layer(loopback_cors())
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(app)
+}
+
+/// Binds the planes' own ports (`[planes.*] port`), before the banner, so a taken port is a
+/// start-up error that names the setting.
+async fn bind_planes(
+    app: &Arc<App>,
+) -> anyhow::Result<Vec<(&'static str, tokio::net::TcpListener, Router)>> {
+    let mut out = Vec::new();
+    if let Some(port) = app.config.planes.identity.port {
+        let host = &app.config.server.host;
+        let addr: SocketAddr = format!("{host}:{port}")
+            .parse()
+            .with_context(|| format!("{host}:{port} is not an address to listen on"))?;
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+            format!("cannot listen on {addr} for the identity plane ([planes.identity] port)")
+        })?;
+        out.push((
+            "identity",
+            listener,
+            plane_router(app.clone(), crate::planes::identity::router()),
+        ));
+    }
+    Ok(out)
 }
 
 /// CORS for pages served from this machine (a local frontend on any port): preflights from
@@ -230,13 +267,32 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let app = App::build(config, &BuildOptions::default())?;
     let listener = bind(&app).await?;
     let addr = listener.local_addr()?;
+    let planes = bind_planes(&app).await?;
     let _watch = start_background(&app, true);
     print!("{}", banner(&app, addr, t0.elapsed()));
+    let (stop_planes, planes_stopped) = tokio::sync::watch::channel(false);
+    let read_timeout = Duration::from_secs(app.config.server.read_timeout_secs.max(1));
+    for (name, plane_listener, plane) in planes {
+        println!(
+            "  {name} plane: http://{} (also under /{name})",
+            plane_listener.local_addr()?
+        );
+        let mut stopped = planes_stopped.clone();
+        tokio::spawn(faces::connections::serve(
+            plane_listener,
+            plane,
+            read_timeout,
+            async move {
+                let _ = stopped.changed().await;
+            },
+        ));
+    }
     use std::io::Write;
     let _ = std::io::stdout().flush();
     let _runtime_file = crate::domain::running::announce(&app.config, addr);
     let shutdown = async {
         shutdown_signal().await;
+        let _ = stop_planes.send(true);
         eprintln!(
             "cortex-emu: shutting down; waiting for runs in flight (Ctrl-C again to stop now)"
         );

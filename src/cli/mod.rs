@@ -6,6 +6,7 @@ pub mod control;
 pub mod devloop;
 pub mod junit;
 pub mod scaffold;
+pub mod users;
 
 use std::path::PathBuf;
 
@@ -163,6 +164,11 @@ pub enum Command {
         #[command(subcommand)]
         action: WalletAction,
     },
+    /// Users of the identity plane: list, unlock, suspend, reactivate.
+    Users {
+        #[command(subcommand)]
+        action: UsersAction,
+    },
     /// Print a completion script for a shell (e.g. `cortex-emu completions bash > /etc/bash_completion.d/cortex-emu`).
     Completions {
         /// The shell to complete for.
@@ -296,6 +302,36 @@ pub enum WalletAction {
         limit: u32,
         #[command(flatten)]
         json: JsonArg,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UsersAction {
+    /// List users with tenant, status, lock and failed logins.
+    List {
+        /// Only this tenant's users (an organization slug).
+        #[arg(long, value_name = "SLUG")]
+        tenant: Option<String>,
+        #[command(flatten)]
+        json: JsonArg,
+    },
+    /// Forget a user's failed logins and lift its lock.
+    Unlock {
+        /// The user's id or email.
+        #[arg(value_name = "USER")]
+        user: String,
+    },
+    /// Suspend a user: logins, refreshes and tokens answer account-suspended.
+    Suspend {
+        /// The user's id or email.
+        #[arg(value_name = "USER")]
+        user: String,
+    },
+    /// Reactivate a suspended user.
+    Reactivate {
+        /// The user's id or email.
+        #[arg(value_name = "USER")]
+        user: String,
     },
 }
 
@@ -501,6 +537,12 @@ pub fn main() -> i32 {
             WalletAction::Ledger { org, limit, json } => {
                 admin::wallet_ledger(&opts, org.slug, limit, json.on)
             }
+        }),
+        Some(Command::Users { action }) => report_piped(|| match action {
+            UsersAction::List { tenant, json } => users::users_list(&opts, tenant, json.on),
+            UsersAction::Unlock { user } => users::users_unlock(&opts, &user),
+            UsersAction::Suspend { user } => users::users_suspend(&opts, &user),
+            UsersAction::Reactivate { user } => users::users_reactivate(&opts, &user),
         }),
         Some(Command::Bench { output }) => with_runtime(|| bench::run(output)),
         Some(Command::Test {

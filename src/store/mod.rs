@@ -4,6 +4,7 @@
 //! a caller is answered only after its transaction committed, so nothing acknowledged is lost.
 
 pub mod admin;
+pub mod identity;
 pub mod refusals;
 mod schema;
 
@@ -681,7 +682,8 @@ impl Store {
             c.execute_batch(
                 "DELETE FROM activations; DELETE FROM refusals; DELETE FROM ledger; DELETE FROM api_keys;
                  DELETE FROM versions; DELETE FROM organizations;",
-            )
+            )?;
+            c.execute_batch(identity::WIPE_SQL)
         })
         .await?;
         self.keys.write().unwrap().clear();

@@ -102,6 +102,8 @@ const MIGRATIONS: &[&str] = &[
         reason        TEXT NOT NULL
     );
     "#,
+    // 5: the identity plane: users, sessions, refresh tokens, roles, permissions, assignments.
+    super::identity::MIGRATION,
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -10,6 +10,7 @@ mod feedback;
 mod frame;
 mod gateway;
 mod hardening;
+mod identity;
 mod layers;
 mod limits;
 mod marketplace;

@@ -24,6 +24,7 @@ pub mod control;
 pub mod keys;
 pub mod organizations;
 pub mod tools;
+pub mod users;
 pub mod wallet;
 
 use activations::{get_activation, list_activations, stream_activations};
@@ -249,6 +250,38 @@ pub const ROUTES: &[AdminRoute] = &[
     },
     AdminRoute {
         method: "get",
+        path: "/identity/users",
+        summary: "Users of the identity plane, all tenants or ?tenant=SLUG, with lock state and failed logins",
+        body: None,
+        query: &[("tenant", "string")],
+        ok: 200,
+    },
+    AdminRoute {
+        method: "post",
+        path: "/identity/users/{id}/unlock",
+        summary: "Forget a user's failed logins and lift its lock",
+        body: None,
+        query: &[],
+        ok: 200,
+    },
+    AdminRoute {
+        method: "post",
+        path: "/identity/users/{id}/suspend",
+        summary: "Suspend a user: logins, refreshes and tokens answer account-suspended",
+        body: None,
+        query: &[],
+        ok: 200,
+    },
+    AdminRoute {
+        method: "post",
+        path: "/identity/users/{id}/reactivate",
+        summary: "Reactivate a suspended user",
+        body: None,
+        query: &[],
+        ok: 200,
+    },
+    AdminRoute {
+        method: "get",
         path: "/refusals",
         summary: "Requests the gateway refused before running anything (401, 400, 402, 404, 413), newest first",
         body: None,
@@ -283,6 +316,10 @@ fn handler_for(method: &str, path: &str) -> axum::routing::MethodRouter<Arc<App>
         ("get", "/activations/stream") => get(stream_activations),
         ("get", "/activations/{id}") => get(get_activation),
         ("get", "/refusals") => get(activations::list_refusals),
+        ("get", "/identity/users") => get(users::list_users),
+        ("post", "/identity/users/{id}/unlock") => post(users::unlock_user),
+        ("post", "/identity/users/{id}/suspend") => post(users::suspend_user),
+        ("post", "/identity/users/{id}/reactivate") => post(users::reactivate_user),
         ("get", "/faults") => get(control::list_faults),
         ("post", "/faults") => post(control::add_fault),
         ("delete", "/faults") => delete(control::clear_faults),
