@@ -3,16 +3,8 @@
 
 use serde_json::{json, Value};
 
-use super::admin::AdminClient;
+use super::admin::{s as text, table as print_table, urlencode as query_value, AdminClient};
 use crate::config::ServeOptions;
-
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => "-".into(),
-        other => other.to_string(),
-    }
-}
 
 fn state_of(u: &Value) -> String {
     if u["locked"] == json!(true) {
@@ -26,31 +18,6 @@ fn state_of(u: &Value) -> String {
     }
 }
 
-/// Prints rows under a header, each column as wide as its widest cell.
-fn print_table(header: &[&str], rows: &[Vec<String>]) {
-    let mut width: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for r in rows {
-        for (i, c) in r.iter().enumerate() {
-            width[i] = width[i].max(c.chars().count());
-        }
-    }
-    let line = |cells: &[String]| {
-        let mut s = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            if i + 1 == cells.len() {
-                s.push_str(c);
-            } else {
-                s.push_str(&format!("{c:<w$}  ", w = width[i]));
-            }
-        }
-        println!("{}", s.trim_end());
-    };
-    line(&header.iter().map(|h| h.to_string()).collect::<Vec<_>>());
-    for r in rows {
-        line(r);
-    }
-}
-
 fn list(c: &AdminClient, tenant: Option<&str>) -> anyhow::Result<Vec<Value>> {
     let path = match tenant {
         Some(t) => format!("/identity/users?tenant={}", query_value(t)),
@@ -61,17 +28,6 @@ fn list(c: &AdminClient, tenant: Option<&str>) -> anyhow::Result<Vec<Value>> {
 }
 
 /// A query value, percent-encoded (slugs need none, but a typo with `&` should not surprise).
-fn query_value(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// The one user `wanted` names: its id, or its email in any case.
 fn find(c: &AdminClient, wanted: &str) -> anyhow::Result<Value> {
     let users = list(c, None)?;
