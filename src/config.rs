@@ -143,6 +143,36 @@ pub struct Config {
 #[serde(deny_unknown_fields, default)]
 pub struct PlanesConfig {
     pub identity: PlaneConfig,
+    pub cortex_api: CortexApiConfig,
+}
+
+/// `[planes.cortex_api]`: the knowledge service's own port and the limits a client meets.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CortexApiConfig {
+    /// Also serve the plane at the root of this port.
+    pub port: Option<u16>,
+    /// Largest file accepted by `ingestion/upload_knowledge`, in MB (`FILE_TOO_LARGE` above it).
+    pub max_upload_mb: u64,
+    /// How long an upload stays `queued` then `processing` before it is `completed`, on the
+    /// emulator's clock (0 = at once), so a client's polling loop runs for real.
+    pub processing_delay_ms: u64,
+    /// Memories kept per tenant and sub-tenant (user) before `MEMORY_LIMIT_EXCEEDED`.
+    pub memory_quota: u64,
+    /// Longest chunk, in characters.
+    pub chunk_chars: usize,
+}
+
+impl Default for CortexApiConfig {
+    fn default() -> Self {
+        Self {
+            port: None,
+            max_upload_mb: 25,
+            processing_delay_ms: 0,
+            memory_quota: 1000,
+            chunk_chars: 1000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -445,6 +475,13 @@ impl Config {
                     }
                 }
             }
+        }
+        let cortex = &self.planes.cortex_api;
+        if cortex.max_upload_mb == 0 || cortex.max_upload_mb > 1024 {
+            return bad("[planes.cortex_api] max_upload_mb must be between 1 and 1024".into());
+        }
+        if cortex.chunk_chars < 50 {
+            return bad("[planes.cortex_api] chunk_chars must be at least 50".into());
         }
         for (i, fault) in self.faults.iter().enumerate() {
             if let Err(e) = fault.validate() {

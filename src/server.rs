@@ -45,6 +45,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/_emulator/openapi.json", get(faces::admin::openapi))
         .merge(faces::admin::router(app.clone()))
         .nest("/identity", crate::planes::identity::router())
+        .nest("/cortex-api", crate::planes::cortex_api::router(&app))
         .fallback(faces::gateway::not_found)
         .method_not_allowed_fallback(faces::gateway::method_not_allowed)
         .layer(axum::Extension(sessions))
@@ -80,19 +81,30 @@ async fn bind_planes(
     app: &Arc<App>,
 ) -> anyhow::Result<Vec<(&'static str, tokio::net::TcpListener, Router)>> {
     let mut out = Vec::new();
-    if let Some(port) = app.config.planes.identity.port {
+    let planes = [
+        (
+            "identity",
+            "[planes.identity] port",
+            app.config.planes.identity.port,
+            crate::planes::identity::router(),
+        ),
+        (
+            "cortex-api",
+            "[planes.cortex_api] port",
+            app.config.planes.cortex_api.port,
+            crate::planes::cortex_api::router(app),
+        ),
+    ];
+    for (name, setting, port, routes) in planes {
+        let Some(port) = port else { continue };
         let host = &app.config.server.host;
         let addr: SocketAddr = format!("{host}:{port}")
             .parse()
             .with_context(|| format!("{host}:{port} is not an address to listen on"))?;
-        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
-            format!("cannot listen on {addr} for the identity plane ([planes.identity] port)")
-        })?;
-        out.push((
-            "identity",
-            listener,
-            plane_router(app.clone(), crate::planes::identity::router()),
-        ));
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} for the {name} plane ({setting})"))?;
+        out.push((name, listener, plane_router(app.clone(), routes)));
     }
     Ok(out)
 }

@@ -329,40 +329,43 @@ pub const ROWS: &[Row] = &[
         "No results found",
         true,
     ),
+    // RESPONSES.md says "inject" for the memory and embedding rows; the plane also reaches
+    // them the natural way (unknown memory, the quota, an empty memory, unknown embeddings, a
+    // wrong dimension), so they are not inject-only.
     a(
         "A-memory-missing",
         404,
         "MEMORY_NOT_FOUND",
         "Memory not found",
-        true,
+        false,
     ),
     a(
         "A-memory-limit",
         422,
         "MEMORY_LIMIT_EXCEEDED",
         "Memory limit exceeded",
-        true,
+        false,
     ),
     a(
         "A-memory-format",
         422,
         "INVALID_MEMORY_FORMAT",
         "Invalid memory format",
-        true,
+        false,
     ),
     a(
         "A-emb-missing",
         404,
         "EMBEDDINGS_NOT_FOUND",
         "Embeddings not found",
-        true,
+        false,
     ),
     a(
         "A-emb-format",
         422,
         "INVALID_EMBEDDING_FORMAT",
         "Invalid embedding format",
-        true,
+        false,
     ),
     a(
         "A-emb-failed",

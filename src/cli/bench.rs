@@ -20,7 +20,7 @@ use crate::protocol::{RunContext, WireJob};
 use crate::registry::{Bundle, Runtime};
 use crate::runtime::Engine;
 
-const KEY: &str = "RIV_bench_key_0001";
+pub(super) const KEY: &str = "RIV_bench_key_0001";
 const PHASE: Duration = Duration::from_secs(2);
 const LEVELS: [usize; 3] = [1, 8, 64];
 
@@ -98,14 +98,19 @@ fn config(record: bool) -> String {
 }
 
 /// A running emulator process.
-struct Server {
+pub(super) struct Server {
     child: Child,
-    base: String,
+    pub(super) base: String,
     started: Duration,
 }
 
 impl Server {
-    fn start(exe: &Path, dir: &Path, functions: &Path, record: bool) -> anyhow::Result<Server> {
+    pub(super) fn start(
+        exe: &Path,
+        dir: &Path,
+        functions: &Path,
+        record: bool,
+    ) -> anyhow::Result<Server> {
         std::fs::write(dir.join("emulator.toml"), config(record))?;
         let _ = std::fs::remove_file(dir.join("state.db"));
         let t0 = Instant::now();
@@ -648,7 +653,7 @@ pub async fn run(output: PathBuf) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-fn tempfile_dir() -> anyhow::Result<PathBuf> {
+pub(super) fn tempfile_dir() -> anyhow::Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("cortex-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod bench;
+mod bench_cortex;
 pub mod control;
 pub mod devloop;
 pub mod junit;
@@ -179,10 +180,21 @@ pub enum Command {
         /// Where to write the report.
         #[arg(long, default_value = "BENCHMARKS.md")]
         output: PathBuf,
+        /// Measure a control plane instead of the gateway (its section of the report is
+        /// replaced; the rest is kept).
+        #[arg(long, value_enum)]
+        plane: Option<BenchPlane>,
     },
     /// Internal: a worker process that runs handlers for the server.
     #[command(name = "__worker", hide = true)]
     Worker { runtime: String },
+}
+
+/// The planes `cortex-emu bench --plane` measures.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum BenchPlane {
+    /// Recall at 10 000 and 100 000 chunks, raw embedding search at 100 000 vectors.
+    CortexApi,
 }
 
 #[derive(Subcommand, Debug)]
@@ -544,7 +556,10 @@ pub fn main() -> i32 {
             UsersAction::Suspend { user } => users::users_suspend(&opts, &user),
             UsersAction::Reactivate { user } => users::users_reactivate(&opts, &user),
         }),
-        Some(Command::Bench { output }) => with_runtime(|| bench::run(output)),
+        Some(Command::Bench { output, plane }) => match plane {
+            None => with_runtime(|| bench::run(output)),
+            Some(BenchPlane::CortexApi) => with_runtime(|| bench_cortex::run(output)),
+        },
         Some(Command::Test {
             tools,
             watch,

@@ -4,6 +4,7 @@
 //! a caller is answered only after its transaction committed, so nothing acknowledged is lost.
 
 pub mod admin;
+pub mod cortex_api;
 pub mod identity;
 pub mod refusals;
 mod schema;
@@ -683,7 +684,8 @@ impl Store {
                 "DELETE FROM activations; DELETE FROM refusals; DELETE FROM ledger; DELETE FROM api_keys;
                  DELETE FROM versions; DELETE FROM organizations;",
             )?;
-            c.execute_batch(identity::WIPE_SQL)
+            c.execute_batch(identity::WIPE_SQL)?;
+            c.execute_batch(cortex_api::WIPE_SQL)
         })
         .await?;
         self.keys.write().unwrap().clear();

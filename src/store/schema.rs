@@ -104,6 +104,8 @@ const MIGRATIONS: &[&str] = &[
     "#,
     // 5: the identity plane: users, sessions, refresh tokens, roles, permissions, assignments.
     super::identity::MIGRATION,
+    // 6: the Cortex API plane: tenants, sub-tenants, sources, chunks (FTS5), raw embeddings.
+    super::cortex_api::MIGRATION,
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -4,6 +4,7 @@
 mod admin;
 mod catalogue;
 mod common;
+mod cortex_api;
 mod defects;
 mod devloop;
 mod feedback;

@@ -1,0 +1,66 @@
+//! Who is calling and what they may touch: `Authorization: Bearer <key>` with the emulator's
+//! organization keys (the OpenAPI scheme is `HTTPBearer`), and tenants that belong to the
+//! organization whose key created them.
+
+use axum::http::HeaderMap;
+
+use super::envelope::ApiError;
+use super::input;
+use crate::domain::admission::{authenticate, KeyStyle};
+use crate::domain::app::App;
+use crate::store::cortex_api::{Tenant, DEFAULT_SUB_TENANT};
+use crate::store::KeyRecord;
+
+/// The key of a request; `UNAUTHORIZED` without a valid `Bearer` key (a raw key without the
+/// scheme is refused too, as HTTPBearer refuses it).
+pub(crate) fn caller(app: &App, headers: &HeaderMap) -> Result<KeyRecord, ApiError> {
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|h| h.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::new("A401"))?;
+    authenticate(app, Some(token), KeyStyle::Raw).map_err(|_| ApiError::new("A401"))
+}
+
+/// The caller's tenant: `INVALID_TENANT_ID`, `TENANT_NOT_FOUND`, or `FORBIDDEN` when another
+/// organization owns it.
+pub(crate) async fn tenant(app: &App, key: &KeyRecord, id: &str) -> Result<Tenant, ApiError> {
+    let id = input::tenant_id(id)?;
+    let tenant =
+        app.store.cortex_tenant(id).await?.ok_or_else(|| {
+            ApiError::with("A-tenant-missing", format!("Tenant '{id}' not found"))
+        })?;
+    if tenant.org_id != key.org_id {
+        return Err(ApiError::new("A403"));
+    }
+    Ok(tenant)
+}
+
+/// A sub-tenant named for writing: checked, `DEFAULT` when absent; created on first use by the
+/// write itself.
+pub(crate) fn sub_for_write(sub: Option<&str>) -> Result<String, ApiError> {
+    match sub {
+        None | Some("") => Ok(DEFAULT_SUB_TENANT.to_string()),
+        Some(s) => input::sub_tenant_id(s).map(str::to_string),
+    }
+}
+
+/// A sub-tenant named for reading: it must exist (`SUB_TENANT_NOT_FOUND`).
+pub(crate) async fn sub_for_read(
+    app: &App,
+    tenant: &Tenant,
+    sub: Option<&str>,
+) -> Result<String, ApiError> {
+    let sub = sub_for_write(sub)?;
+    if app.store.cortex_sub_tenant_exists(&tenant.id, &sub).await? {
+        Ok(sub)
+    } else {
+        Err(ApiError::with(
+            "A-sub-missing",
+            format!("Sub-tenant '{sub}' not found in tenant '{}'", tenant.id),
+        ))
+    }
+}
