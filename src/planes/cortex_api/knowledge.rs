@@ -90,7 +90,7 @@ pub(crate) async fn list(State(app): State<Arc<App>>, headers: HeaderMap, body: 
         .filter(|s| {
             req.source_ids
                 .as_ref()
-                .is_none_or(|ids| ids.iter().any(|id| *id == s.id))
+                .is_none_or(|ids| ids.contains(&s.id))
         })
         .filter(|s| filters.accept(s))
         .collect();
