@@ -195,6 +195,9 @@ fn banner(app: &App, addr: SocketAddr, startup: Duration) -> String {
         }
     }
     s.push_str(&format!("  admin token: {}\n", app.admin_token));
+    s.push_str(&format!(
+        "  planes: http://{addr}/identity  http://{addr}/cortex-api\n"
+    ));
     s
 }
 

@@ -109,6 +109,8 @@ pub struct Store {
     unwritable: Arc<std::sync::atomic::AtomicBool>,
     /// The emulator's clock: timestamps and key expiry read it.
     clock: Arc<Clock>,
+    /// Raw embeddings decoded for search (see `cortex_api::RawCache`).
+    raw_cache: cortex_api::RawCache,
 }
 
 pub fn hash_key(key: &str) -> String {
@@ -230,6 +232,7 @@ impl Store {
             credit_lock: tokio::sync::Mutex::new(()),
             unwritable: Arc::default(),
             clock,
+            raw_cache: Default::default(),
         };
         store.load_caches(&conn)?;
         let (tx, rx) = mpsc::channel::<Command>();
@@ -693,6 +696,7 @@ impl Store {
         self.orgs.write().unwrap().clear();
         self.published.write().unwrap().clear();
         self.seq.store(0, std::sync::atomic::Ordering::SeqCst);
+        self.raw_cache.invalidate();
         Ok(())
     }
 }

@@ -2,10 +2,10 @@
 //! organization keys (the OpenAPI scheme is `HTTPBearer`), and tenants that belong to the
 //! organization whose key created them.
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Uri};
 
 use super::envelope::ApiError;
-use super::input;
+use super::input::{self, Params};
 use crate::domain::admission::{authenticate, KeyStyle};
 use crate::domain::app::App;
 use crate::store::cortex_api::{Tenant, DEFAULT_SUB_TENANT};
@@ -37,6 +37,18 @@ pub(crate) async fn tenant(app: &App, key: &KeyRecord, id: &str) -> Result<Tenan
         return Err(ApiError::new("A403"));
     }
     Ok(tenant)
+}
+
+/// The caller's tenant of a request that names it in the query (`?tenant_id=`), and the query.
+pub(crate) async fn by_query(
+    app: &App,
+    headers: &HeaderMap,
+    uri: &Uri,
+) -> Result<(Params, Tenant), ApiError> {
+    let key = caller(app, headers)?;
+    let params = Params::of(uri);
+    let tenant = tenant(app, &key, params.require("tenant_id")?).await?;
+    Ok((params, tenant))
 }
 
 /// A sub-tenant named for writing: checked, `DEFAULT` when absent; created on first use by the

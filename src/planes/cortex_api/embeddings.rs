@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 
 use super::access;
 use super::envelope::ApiError;
-use super::input::{self, Params};
+use super::input;
 use super::metadata::stored;
 use super::text::{embed, filter};
 use super::views;
@@ -165,24 +165,39 @@ pub(crate) async fn search(State(app): State<Arc<App>>, headers: HeaderMap, body
         Some(src) => Some(filter::parse(src).map_err(ApiError::search)?),
     };
     let query = to_f32(&req.query_embedding);
-    let rows = app.store.cortex_raw(&tenant.id, &sub, None).await?;
-    let mut scored: Vec<(f32, RawEmbedding)> = rows
-        .into_iter()
-        .filter(|r| {
+    let query_norm = query.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let set = app.store.cortex_raw_set(&tenant.id, &sub).await?;
+    let mut scored: Vec<(f32, usize)> = (0..set.len())
+        .filter(|&i| {
             filter
                 .as_ref()
-                .is_none_or(|f| f.matches(&r.source_id, &r.chunk_id, &stored(&r.metadata)))
+                .is_none_or(|f| f.matches(&set.source_ids[i], &set.chunk_ids[i], &set.metadata[i]))
         })
-        .map(|r| (embed::cosine(&query, &embed::from_blob(&r.embedding)), r))
+        .map(|i| {
+            let dot: f32 = set.vector(i).iter().zip(&query).map(|(a, b)| a * b).sum();
+            let norms = set.norms[i] * query_norm;
+            (if norms > 0.0 { dot / norms } else { 0.0 }, i)
+        })
         .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-    scored.truncate(limit);
+    // Only the best `limit` need ordering: select them first, then sort those.
+    let by_score = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+    if scored.len() > limit {
+        scored.select_nth_unstable_by(limit - 1, by_score);
+        scored.truncate(limit);
+    }
+    scored.sort_by(by_score);
     let fields = req.output_fields.as_deref();
     let out: Vec<Value> = scored
         .iter()
-        .map(|(score, r)| {
-            let score = views::round(*score as f64);
-            result(r, fields, json!(score), json!(views::round(1.0 - score)))
+        .map(|&(score, i)| {
+            let score = views::round(score as f64);
+            let row = RawEmbedding {
+                chunk_id: set.chunk_ids[i].clone(),
+                source_id: set.source_ids[i].clone(),
+                metadata: set.metadata[i].to_string(),
+                embedding: embed::to_blob(set.vector(i)),
+            };
+            result(&row, fields, json!(score), json!(views::round(1.0 - score)))
         })
         .collect();
     Ok(Json(Value::Array(out)))
@@ -261,9 +276,7 @@ pub(crate) async fn filter_route(
 /// `DELETE /embeddings/delete_raw_embeddings?tenant_id=&sub_tenant_id=&source_id=&chunk_ids=`:
 /// `EMBEDDINGS_NOT_FOUND` when nothing matched.
 pub(crate) async fn delete(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> Answer {
-    let key = access::caller(&app, &headers)?;
-    let params = Params::of(&uri);
-    let tenant = access::tenant(&app, &key, params.require("tenant_id")?).await?;
+    let (params, tenant) = access::by_query(&app, &headers, &uri).await?;
     let sub = access::sub_for_read(&app, &tenant, params.get("sub_tenant_id")).await?;
     dimension(&tenant)?;
     let selector = RawSelector {

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use super::access;
 use super::envelope::ApiError;
 use super::indexing::{self, Document};
-use super::input::{self, Params};
+use super::input;
 use super::metadata;
 use super::text::extract::{self, Format};
 use crate::domain::app::App;
@@ -299,9 +299,7 @@ fn decode64(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
 
 /// `POST /ingestion/verify_processing?file_ids=..&tenant_id=..&sub_tenant_id=..`.
 pub(crate) async fn verify(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> Answer {
-    let key = access::caller(&app, &headers)?;
-    let params = Params::of(&uri);
-    let tenant = access::tenant(&app, &key, params.require("tenant_id")?).await?;
+    let (params, tenant) = access::by_query(&app, &headers, &uri).await?;
     let sub = access::sub_for_read(&app, &tenant, params.get("sub_tenant_id")).await?;
     let mut ids = params.all("file_ids");
     ids.extend(params.all("file_id"));

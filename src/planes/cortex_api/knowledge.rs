@@ -17,7 +17,7 @@ use super::access;
 use super::envelope::ApiError;
 use super::indexing;
 use super::ingestion::file_not_found;
-use super::input::{self, Params};
+use super::input;
 use super::links;
 use super::metadata::stored;
 use super::text::extract::Format;
@@ -312,9 +312,7 @@ pub(crate) async fn graph_relations(
     headers: HeaderMap,
     uri: Uri,
 ) -> Answer {
-    let key = access::caller(&app, &headers)?;
-    let params = Params::of(&uri);
-    let tenant = access::tenant(&app, &key, params.require("tenant_id")?).await?;
+    let (params, tenant) = access::by_query(&app, &headers, &uri).await?;
     let sub = access::sub_for_read(&app, &tenant, params.get("sub_tenant_id")).await?;
     let source_id = params.require("source_id")?;
     let is_memory = params.flag("is_memory")?.unwrap_or(false);

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use super::access;
 use super::envelope::ApiError;
 use super::indexing::{self, Document};
-use super::input::{self, Params};
+use super::input;
 use super::metadata;
 use crate::domain::app::App;
 use crate::store::cortex_api::{Inserted, Kind};
@@ -167,9 +167,7 @@ fn memory_document(i: usize, item: MemoryItem) -> Result<Document, ApiError> {
 
 /// `DELETE /memories/delete_memory?tenant_id=&memory_id=&sub_tenant_id=`.
 pub(crate) async fn delete(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> Answer {
-    let key = access::caller(&app, &headers)?;
-    let params = Params::of(&uri);
-    let tenant = access::tenant(&app, &key, params.require("tenant_id")?).await?;
+    let (params, tenant) = access::by_query(&app, &headers, &uri).await?;
     let sub = access::sub_for_read(&app, &tenant, params.get("sub_tenant_id")).await?;
     let id = params.require("memory_id")?;
     let outcome = app

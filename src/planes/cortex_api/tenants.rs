@@ -103,9 +103,7 @@ pub(crate) async fn create(
 
 /// `DELETE /tenants/delete?tenant_id=`: the tenant and everything in it.
 pub(crate) async fn delete(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> Answer {
-    let key = access::caller(&app, &headers)?;
-    let params = Params::of(&uri);
-    let tenant = access::tenant(&app, &key, params.require("tenant_id")?).await?;
+    let (_, tenant) = access::by_query(&app, &headers, &uri).await?;
     app.store.cortex_delete_tenant(&tenant.id).await?;
     Ok(Json(json!({
         "tenant_id": tenant.id,
@@ -120,10 +118,8 @@ pub(crate) async fn infra_status(
     headers: HeaderMap,
     uri: Uri,
 ) -> Answer {
-    let key = access::caller(&app, &headers)?;
-    let params = Params::of(&uri);
-    let tenant = access::tenant(&app, &key, params.require("tenant_id")?).await?;
-    let org = crate::domain::admission::org_slug(&app, &key);
+    let (_, tenant) = access::by_query(&app, &headers, &uri).await?;
+    let org = app.store.org(&tenant.org_id).map(|o| o.slug).unwrap_or_default();
     Ok(Json(json!({
         "tenant_id": tenant.id,
         "org_id": org,
@@ -139,9 +135,7 @@ pub(crate) async fn infra_status(
 /// `GET /tenants/monitor?tenant_id=`: chunk counts of the knowledge and memory collections (the
 /// raw embeddings and their dimension for an embeddings tenant).
 pub(crate) async fn monitor(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> Answer {
-    let key = access::caller(&app, &headers)?;
-    let params = Params::of(&uri);
-    let tenant = access::tenant(&app, &key, params.require("tenant_id")?).await?;
+    let (_, tenant) = access::by_query(&app, &headers, &uri).await?;
     let (knowledge, memories) = app.store.cortex_chunk_counts(&tenant.id).await?;
     let normal = if tenant.is_embeddings {
         json!({
@@ -165,9 +159,7 @@ pub(crate) async fn sub_tenant_ids(
     headers: HeaderMap,
     uri: Uri,
 ) -> Answer {
-    let key = access::caller(&app, &headers)?;
-    let params = Params::of(&uri);
-    let tenant = access::tenant(&app, &key, params.require("tenant_id")?).await?;
+    let (_, tenant) = access::by_query(&app, &headers, &uri).await?;
     let ids = app.store.cortex_sub_tenants(&tenant.id).await?;
     let message = match ids.len() {
         1 => "Found 1 sub-tenant".to_string(),
@@ -183,9 +175,7 @@ pub(crate) async fn delete_sub_tenant(
     headers: HeaderMap,
     uri: Uri,
 ) -> Answer {
-    let key = access::caller(&app, &headers)?;
-    let params = Params::of(&uri);
-    let tenant = access::tenant(&app, &key, params.require("tenant_id")?).await?;
+    let (params, tenant) = access::by_query(&app, &headers, &uri).await?;
     let sub = input::sub_tenant_id(params.require("sub_tenant_id")?)?.to_string();
     if sub == DEFAULT_SUB_TENANT {
         return Err(ApiError::new("A-sub-default"));
