@@ -793,38 +793,39 @@ impl Store {
         now: String,
     ) -> Result<Result<usize, String>, StoreError> {
         let (tenant, sub) = (tenant.to_string(), sub.to_string());
-        let out = self.call(move |c| {
-            if !upsert {
-                let mut stmt = c.prepare_cached(
-                    "SELECT 1 FROM cortex_raw_embeddings
+        let out = self
+            .call(move |c| {
+                if !upsert {
+                    let mut stmt = c.prepare_cached(
+                        "SELECT 1 FROM cortex_raw_embeddings
                      WHERE tenant_id = ?1 AND sub_tenant_id = ?2 AND chunk_id = ?3",
-                )?;
-                for r in &rows {
-                    if stmt.exists(params![tenant, sub, r.chunk_id])? {
-                        return Ok(Err(r.chunk_id.clone()));
+                    )?;
+                    for r in &rows {
+                        if stmt.exists(params![tenant, sub, r.chunk_id])? {
+                            return Ok(Err(r.chunk_id.clone()));
+                        }
                     }
                 }
-            }
-            ensure_sub_tenant(c, &tenant, &sub, &now)?;
-            let mut stmt = c.prepare_cached(
-                "INSERT OR REPLACE INTO cortex_raw_embeddings
+                ensure_sub_tenant(c, &tenant, &sub, &now)?;
+                let mut stmt = c.prepare_cached(
+                    "INSERT OR REPLACE INTO cortex_raw_embeddings
                     (tenant_id, sub_tenant_id, chunk_id, source_id, metadata, embedding, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?;
-            for r in &rows {
-                stmt.execute(params![
-                    tenant,
-                    sub,
-                    r.chunk_id,
-                    r.source_id,
-                    r.metadata,
-                    r.embedding,
-                    now
-                ])?;
-            }
-            Ok(Ok(rows.len()))
-        })
-        .await;
+                )?;
+                for r in &rows {
+                    stmt.execute(params![
+                        tenant,
+                        sub,
+                        r.chunk_id,
+                        r.source_id,
+                        r.metadata,
+                        r.embedding,
+                        now
+                    ])?;
+                }
+                Ok(Ok(rows.len()))
+            })
+            .await;
         self.raw_cache.invalidate();
         out
     }
@@ -870,29 +871,30 @@ impl Store {
         selector: RawSelector,
     ) -> Result<usize, StoreError> {
         let (tenant, sub) = (tenant.to_string(), sub.to_string());
-        let out = self.call(move |c| {
-            let mut n = 0;
-            if let Some(source) = &selector.source_id {
-                if selector.chunk_ids.is_empty() {
-                    n += c.execute(
-                        "DELETE FROM cortex_raw_embeddings
+        let out = self
+            .call(move |c| {
+                let mut n = 0;
+                if let Some(source) = &selector.source_id {
+                    if selector.chunk_ids.is_empty() {
+                        n += c.execute(
+                            "DELETE FROM cortex_raw_embeddings
                          WHERE tenant_id = ?1 AND sub_tenant_id = ?2 AND source_id = ?3",
-                        params![tenant, sub, source],
-                    )?;
-                    return Ok(n);
+                            params![tenant, sub, source],
+                        )?;
+                        return Ok(n);
+                    }
                 }
-            }
-            let mut stmt = c.prepare_cached(
-                "DELETE FROM cortex_raw_embeddings
+                let mut stmt = c.prepare_cached(
+                    "DELETE FROM cortex_raw_embeddings
                  WHERE tenant_id = ?1 AND sub_tenant_id = ?2 AND chunk_id = ?3
                    AND (?4 IS NULL OR source_id = ?4)",
-            )?;
-            for chunk in &selector.chunk_ids {
-                n += stmt.execute(params![tenant, sub, chunk, selector.source_id])?;
-            }
-            Ok(n)
-        })
-        .await;
+                )?;
+                for chunk in &selector.chunk_ids {
+                    n += stmt.execute(params![tenant, sub, chunk, selector.source_id])?;
+                }
+                Ok(n)
+            })
+            .await;
         self.raw_cache.invalidate();
         out
     }

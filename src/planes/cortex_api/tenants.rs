@@ -119,7 +119,11 @@ pub(crate) async fn infra_status(
     uri: Uri,
 ) -> Answer {
     let (_, tenant) = access::by_query(&app, &headers, &uri).await?;
-    let org = app.store.org(&tenant.org_id).map(|o| o.slug).unwrap_or_default();
+    let org = app
+        .store
+        .org(&tenant.org_id)
+        .map(|o| o.slug)
+        .unwrap_or_default();
     Ok(Json(json!({
         "tenant_id": tenant.id,
         "org_id": org,
