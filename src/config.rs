@@ -86,6 +86,8 @@ pub fn load_config(opts: &ServeOptions) -> Result<Config, ConfigError> {
                 key: DEFAULT_KEY.into(),
                 expires: None,
             }],
+            fold_tokens: Vec::new(),
+            allowed_bindings: Vec::new(),
         });
     }
     Ok(config)
@@ -134,6 +136,7 @@ pub struct Config {
     pub faults: Vec<FaultConfig>,
     /// The control planes' own ports (each is always mounted under its prefix on the main port).
     pub planes: PlanesConfig,
+    pub fold: FoldConfig,
     /// Where the file was read from; relative paths in it resolve against its folder.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -314,6 +317,35 @@ pub struct OrganizationConfig {
     pub balance: Option<Decimal>,
     #[serde(default)]
     pub keys: Vec<KeyConfig>,
+    /// Bearer tokens of the fold deploy plane, each with a role.
+    #[serde(default)]
+    pub fold_tokens: Vec<FoldTokenConfig>,
+    /// Fold bindings (`TYPE:name`, defined under `[fold] bindings`) this organization may use.
+    #[serde(default)]
+    pub allowed_bindings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FoldTokenConfig {
+    pub name: String,
+    pub token: String,
+    /// `admin`, `deployer`, `viewer` or `billing-admin`.
+    pub role: String,
+    /// `YYYY-MM-DD` or RFC 3339; none = never expires.
+    #[serde(default)]
+    pub expires: Option<String>,
+}
+
+/// The roles of fold tokens.
+pub const FOLD_ROLES: &[&str] = &["admin", "deployer", "viewer", "billing-admin"];
+
+/// `[fold]`: the deploy plane's bindings.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct FoldConfig {
+    /// Bindings that exist, as `TYPE:name` (`key-value:user-store`, `database:orders`).
+    pub bindings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -459,6 +491,40 @@ impl Config {
                     org.slug
                 ));
             }
+            for t in &org.fold_tokens {
+                if !FOLD_ROLES.contains(&t.role.as_str()) {
+                    return bad(format!(
+                        "fold token {:?} of organization {:?} has role {:?}\n  hint: one of {}",
+                        t.name,
+                        org.slug,
+                        t.role,
+                        FOLD_ROLES.join(", ")
+                    ));
+                }
+                if t.token.len() < 8 || t.token.chars().any(char::is_whitespace) {
+                    return bad(format!(
+                        "fold token {:?} of organization {:?} is too short or contains spaces",
+                        t.name, org.slug
+                    ));
+                }
+                if t.expires
+                    .as_deref()
+                    .is_some_and(|e| crate::clock::parse_expiry(e).is_none())
+                {
+                    return bad(format!(
+                        "fold token {:?}: expires is not a date\n  hint: write YYYY-MM-DD or an RFC 3339 timestamp",
+                        t.name
+                    ));
+                }
+            }
+            for b in &org.allowed_bindings {
+                if !valid_binding(b) {
+                    return bad(format!(
+                        "allowed_bindings entry {b:?} of organization {:?} is not TYPE:name\n  hint: e.g. \"key-value:user-store\" or \"database:orders\"",
+                        org.slug
+                    ));
+                }
+            }
             for key in &org.keys {
                 if key.key.len() < 8 || key.key.chars().any(char::is_whitespace) {
                     return bad(format!(
@@ -474,6 +540,13 @@ impl Config {
                         ));
                     }
                 }
+            }
+        }
+        for b in &self.fold.bindings {
+            if !valid_binding(b) {
+                return bad(format!(
+                    "[fold] bindings entry {b:?} is not TYPE:name\n  hint: e.g. \"key-value:user-store\" or \"database:orders\""
+                ));
             }
         }
         let cortex = &self.planes.cortex_api;
@@ -601,6 +674,14 @@ fn hint_for(message: &str) -> &'static str {
         "check the value's type (quotes make a string; numbers and booleans go bare)"
     } else {
         "see the commented emulator.toml in the repository for the expected shape"
+    }
+}
+
+/// `TYPE:name` with TYPE `key-value` or `database` and a slug-like name.
+pub fn valid_binding(b: &str) -> bool {
+    match b.split_once(':') {
+        Some(("key-value" | "database", name)) => valid_slug(name),
+        _ => false,
     }
 }
 

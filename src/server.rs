@@ -46,6 +46,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(faces::admin::router(app.clone()))
         .nest("/identity", crate::planes::identity::router())
         .nest("/cortex-api", crate::planes::cortex_api::router(&app))
+        .nest("/fold", crate::planes::fold::router())
         .fallback(faces::gateway::not_found)
         .method_not_allowed_fallback(faces::gateway::method_not_allowed)
         .layer(axum::Extension(sessions))
@@ -196,7 +197,7 @@ fn banner(app: &App, addr: SocketAddr, startup: Duration) -> String {
     }
     s.push_str(&format!("  admin token: {}\n", app.admin_token));
     s.push_str(&format!(
-        "  planes: http://{addr}/identity  http://{addr}/cortex-api\n"
+        "  planes: http://{addr}/identity  http://{addr}/cortex-api  http://{addr}/fold\n"
     ));
     s
 }

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod cortex_api;
+pub mod fold;
 pub mod identity;
 pub mod refusals;
 mod schema;
@@ -459,6 +460,30 @@ impl Store {
                 })?;
                 self.keys.write().unwrap().insert(hash, rec);
             }
+            for t in org.fold_tokens {
+                let (hash, id, org_id) = (
+                    hash_key(&t.token),
+                    uuid::Uuid::new_v4().to_string(),
+                    org_id.clone(),
+                );
+                let prefix: String = t.token.chars().take(8).collect();
+                let expires = t
+                    .expires
+                    .as_deref()
+                    .and_then(parse_expiry)
+                    .map(|e| e.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+                let now = self.clock.rfc3339();
+                self.call_blocking(move |c| {
+                    c.execute(
+                        "INSERT INTO fold_tokens (id, org_id, name, role, prefix, hash, created_at, expires_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                         ON CONFLICT(hash) DO UPDATE SET org_id = excluded.org_id, name = excluded.name,
+                             role = excluded.role, expires_at = excluded.expires_at",
+                        params![id, org_id, t.name, t.role, prefix, hash, now, expires],
+                    )?;
+                    Ok(())
+                })?;
+            }
         }
         Ok(())
     }
@@ -688,7 +713,8 @@ impl Store {
                  DELETE FROM versions; DELETE FROM organizations;",
             )?;
             c.execute_batch(identity::WIPE_SQL)?;
-            c.execute_batch(cortex_api::WIPE_SQL)
+            c.execute_batch(cortex_api::WIPE_SQL)?;
+            c.execute_batch(fold::WIPE_SQL)
         })
         .await?;
         self.keys.write().unwrap().clear();

@@ -106,6 +106,8 @@ const MIGRATIONS: &[&str] = &[
     super::identity::MIGRATION,
     // 6: the Cortex API plane: tenants, sub-tenants, sources, chunks (FTS5), raw embeddings.
     super::cortex_api::MIGRATION,
+    // 7: the fold deploy plane: role tokens, functions and their versions.
+    super::fold::MIGRATION,
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -8,6 +8,7 @@ mod cortex_api;
 mod defects;
 mod devloop;
 mod feedback;
+mod fold;
 mod frame;
 mod gateway;
 mod hardening;

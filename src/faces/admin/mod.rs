@@ -21,6 +21,7 @@ macro_rules! guard {
 pub mod activations;
 pub mod auth;
 pub mod control;
+pub mod fold_tokens;
 pub mod keys;
 pub mod organizations;
 pub mod tools;
@@ -186,6 +187,22 @@ pub const ROUTES: &[AdminRoute] = &[
         ok: 201,
     },
     AdminRoute {
+        method: "get",
+        path: "/organizations/{slug}/fold-tokens",
+        summary: "Fold deploy-plane tokens (role, prefix, expiry; never the token)",
+        body: None,
+        query: &[],
+        ok: 200,
+    },
+    AdminRoute {
+        method: "post",
+        path: "/organizations/{slug}/fold-tokens",
+        summary: "Mint a fold token with a role; the token is in this answer only",
+        body: Some(schema_of::<fold_tokens::NewFoldToken>),
+        query: &[],
+        ok: 201,
+    },
+    AdminRoute {
         method: "delete",
         path: "/keys/{id}",
         summary: "Revoke a key, effective on the next request",
@@ -307,6 +324,8 @@ fn handler_for(method: &str, path: &str) -> axum::routing::MethodRouter<Arc<App>
         ("post", "/organizations") => post(create_org),
         ("get", "/organizations/{slug}/keys") => get(list_keys),
         ("post", "/organizations/{slug}/keys") => post(create_key),
+        ("get", "/organizations/{slug}/fold-tokens") => get(fold_tokens::list_fold_tokens),
+        ("post", "/organizations/{slug}/fold-tokens") => post(fold_tokens::create_fold_token),
         ("delete", "/keys/{id}") => delete(revoke_key),
         ("get", "/organizations/{slug}/wallet") => get(wallet),
         ("post", "/organizations/{slug}/wallet/topup") => post(topup),

@@ -1,0 +1,68 @@
+//! Who is calling: `Authorization: Bearer <token>` with a fold token of an organization, and
+//! what its role may do. Expiry reads the emulator's clock.
+
+use axum::http::HeaderMap;
+use serde_json::json;
+
+use super::envelope::FoldError;
+use crate::domain::app::App;
+use crate::store::fold::FoldToken;
+
+/// What a request does, for the role check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Action {
+    Read,
+    Deploy,
+}
+
+/// Which roles may do what (**choice**, from the docs' role names): `admin` and `deployer`
+/// deploy, roll back and delete; `viewer` and `billing-admin` only read.
+fn allows(role: &str, action: Action) -> bool {
+    match action {
+        Action::Read => true,
+        Action::Deploy => matches!(role, "admin" | "deployer"),
+    }
+}
+
+pub(crate) async fn caller(
+    app: &App,
+    headers: &HeaderMap,
+    action: Action,
+) -> Result<FoldToken, FoldError> {
+    let header = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| FoldError::new("F-auth-required"))?;
+    let token = header
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim())
+        .ok_or_else(|| {
+            FoldError::details(
+                "F-auth-invalid",
+                json!({"message": "send the token as Bearer <token>"}),
+            )
+        })?;
+    let found = app.store.fold_token(token).await?;
+    let Some(t) = found.filter(|t| !t.revoked) else {
+        return Err(FoldError::new("F-auth-invalid"));
+    };
+    if t.expires_at
+        .as_deref()
+        .is_some_and(|e| app.clock.rfc3339().as_str() >= e)
+    {
+        return Err(FoldError::details(
+            "F-auth-invalid",
+            json!({"message": "the token has expired"}),
+        ));
+    }
+    if !allows(&t.role, action) {
+        return Err(FoldError::details(
+            "F-forbidden",
+            json!({"role": t.role, "message": format!("the {} role cannot deploy, roll back or delete", t.role)}),
+        ));
+    }
+    Ok(t)
+}
