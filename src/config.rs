@@ -341,11 +341,22 @@ pub struct FoldTokenConfig {
 pub const FOLD_ROLES: &[&str] = &["admin", "deployer", "viewer", "billing-admin"];
 
 /// `[fold]`: the deploy plane's bindings.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FoldConfig {
     /// Bindings that exist, as `TYPE:name` (`key-value:user-store`, `database:orders`).
     pub bindings: Vec<String>,
+    /// Dispatch requests per organization per minute before `RATE_LIMITED`.
+    pub rate_limit_per_minute: u64,
+}
+
+impl Default for FoldConfig {
+    fn default() -> Self {
+        Self {
+            bindings: Vec::new(),
+            rate_limit_per_minute: 100,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

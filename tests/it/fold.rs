@@ -632,3 +632,56 @@ fn functions_and_tokens_survive_a_restart() {
     );
     assert_eq!(one.json()["version"], 1, "{}", one.body);
 }
+
+#[test]
+fn f_rate_past_the_limit_with_headers_on_every_dispatch_and_a_new_window_on_the_clock() {
+    let functions = tempfile::tempdir().unwrap();
+    let config = config_text(&extra()).replace("[fold]\n", "[fold]\nrate_limit_per_minute = 2\n");
+    let emu = Emu::start_with(functions.path(), &config);
+    // A fixed instant, so the window's reset is known.
+    emu.admin(
+        "POST",
+        "/clock",
+        Some(json!({"set": "2031-01-01T00:00:10Z"})),
+        Some(ADMIN),
+    );
+    let header = |r: &Res, h: &str| r.headers.get(h).map(|v| v.to_str().unwrap().to_string());
+    let first = call(&emu, "GET", "/run/foldco/anything", None, None);
+    assert_eq!(first.status, 404, "{}", first.body);
+    assert_eq!(header(&first, "ratelimit-limit").as_deref(), Some("2"));
+    assert_eq!(header(&first, "ratelimit-remaining").as_deref(), Some("1"));
+    let second = call(&emu, "GET", "/run/foldco/anything", None, None);
+    assert_eq!(header(&second, "ratelimit-remaining").as_deref(), Some("0"));
+    let third = call(&emu, "GET", "/run/foldco/anything", None, None);
+    assert_fold(
+        &third,
+        429,
+        &fold(
+            "Too many requests",
+            "RATE_LIMITED",
+            json!({"limit": 2, "window_seconds": 60, "organization": "foldco"}),
+            Some("Wait until RateLimit-Reset seconds have passed"),
+        ),
+    );
+    let reset: i64 = header(&third, "ratelimit-reset").unwrap().parse().unwrap();
+    assert!((49..=50).contains(&reset), "{reset}");
+    // Another organization has its own window; the next minute starts afresh.
+    assert_eq!(
+        call(&emu, "GET", "/run/acme/anything", None, None).status,
+        404
+    );
+    emu.admin(
+        "POST",
+        "/clock",
+        Some(json!({"advance": "60s"})),
+        Some(ADMIN),
+    );
+    let again = call(&emu, "GET", "/run/foldco/anything", None, None);
+    assert_eq!(
+        (
+            again.status,
+            header(&again, "ratelimit-remaining").as_deref()
+        ),
+        (404, Some("1"))
+    );
+}

@@ -35,7 +35,7 @@ pub(crate) fn check(code: &str) -> Result<(), Value> {
         Ok(false) => Err(json!({
             "message": "the module has no default export: write export default { async fetch(request, env, ctx) { ... } }"
         })),
-        Err(message) => Err(located(&message)),
+        Err(message) => Err(located(&message, code)),
     }
 }
 
@@ -53,8 +53,14 @@ fn parse(code: &str) -> Result<bool, String> {
         .any(|sym| interner.resolve_expect(sym).to_string() == "default"))
 }
 
-/// The message with `line` and `column` pulled out of Boa's `at line L, col C`.
-fn located(message: &str) -> Value {
+/// The message with `line` and `column` pulled out of Boa's `at line L, col C`; Boa's
+/// `abrupt end` names no place, and means the end of the module.
+fn located(message: &str, code: &str) -> Value {
+    if message == "abrupt end" {
+        let line = code.lines().count().max(1);
+        let column = code.lines().last().map_or(0, |l| l.chars().count()) + 1;
+        return json!({"message": "unexpected end of the module", "line": line, "column": column});
+    }
     let re = regex::Regex::new(r"at line (\d+), col (\d+)").expect("static pattern");
     match re.captures(message) {
         Some(c) => json!({
@@ -105,6 +111,11 @@ mod tests {
         );
         let e = check("export default {\n  fetch( {\n};").unwrap_err();
         assert!(e["line"].as_u64().unwrap() >= 2, "{e}");
+        let e = check("export default {\n  a: 1,").unwrap_err();
+        assert_eq!(
+            e,
+            json!({"message": "unexpected end of the module", "line": 2, "column": 8})
+        );
         assert!(check(&"(".repeat(5000)).unwrap_err()["message"]
             .as_str()
             .unwrap()

@@ -11,17 +11,21 @@ mod access;
 mod code;
 mod envelope;
 mod functions;
+mod limits;
 
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
+use axum::Extension;
 use axum::Router;
 
 use crate::domain::app::App;
 
 /// Every route of the plane, relative to its base URL.
 pub(crate) fn router() -> Router<Arc<App>> {
+    let limits = Arc::new(limits::RateLimits::default());
     Router::new()
         .route("/deploy", post(functions::deploy))
         .route("/rollback", post(functions::rollback))
@@ -38,18 +42,45 @@ pub(crate) fn router() -> Router<Arc<App>> {
         .layer(DefaultBodyLimit::max(
             functions::MAX_CODE_BYTES * 2 + 64 * 1024,
         ))
+        .layer(Extension(limits))
 }
 
 async fn run(
     State(app): State<Arc<App>>,
+    Extension(limits): Extension<Arc<limits::RateLimits>>,
     Path((tenant, name)): Path<(String, String)>,
-) -> envelope::FoldError {
-    functions::dispatch(&app, &tenant, &name).await
+) -> Response {
+    dispatch(&app, &limits, &tenant, &name).await
 }
 
 async fn run_nested(
     State(app): State<Arc<App>>,
+    Extension(limits): Extension<Arc<limits::RateLimits>>,
     Path((tenant, name, _rest)): Path<(String, String, String)>,
-) -> envelope::FoldError {
-    functions::dispatch(&app, &tenant, &name).await
+) -> Response {
+    dispatch(&app, &limits, &tenant, &name).await
+}
+
+/// A dispatch: counted against the organization's rate limit first (an unknown organization
+/// has none), with the limit's headers on whatever answers.
+async fn dispatch(app: &App, limits: &limits::RateLimits, tenant: &str, name: &str) -> Response {
+    let Some(org) = app.store.org_by_slug(tenant) else {
+        return functions::dispatch(app, tenant, name).await.into_response();
+    };
+    let verdict = limits.check(
+        &org.id,
+        app.clock.now().timestamp(),
+        app.config.fold.rate_limit_per_minute,
+    );
+    let mut response = if verdict.allowed {
+        functions::dispatch(app, tenant, name).await.into_response()
+    } else {
+        envelope::FoldError::details(
+            "F-rate",
+            serde_json::json!({"limit": verdict.limit, "window_seconds": 60, "organization": tenant}),
+        )
+        .into_response()
+    };
+    verdict.write(response.headers_mut());
+    response
 }
