@@ -61,6 +61,16 @@ pub enum KeyStyle {
     RawOrBearer,
 }
 
+/// The token of `Authorization: Bearer <token>` (scheme in any case, RFC 9110 §11.1); None
+/// for another scheme or an empty token.
+pub fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
 /// The key an `Authorization` header value names (G401-* when none is valid).
 pub fn authenticate(
     app: &App,

@@ -125,7 +125,6 @@ impl Store {
         name: &str,
         expires: Option<&str>,
     ) -> Result<(KeyInfo, String), StoreError> {
-        use rand::Rng;
         let expires_at = match expires {
             Some(e) => Some(parse_expiry(e).ok_or_else(|| {
                 StoreError::Invalid(format!(
@@ -134,12 +133,7 @@ impl Store {
             })?),
             None => None,
         };
-        let secret: String = rand::rng()
-            .sample_iter(rand::distr::Alphanumeric)
-            .take(32)
-            .map(char::from)
-            .collect();
-        let key = format!("RIV_{secret}");
+        let key = super::new_secret("RIV_");
         let rec = KeyRecord {
             id: uuid::Uuid::new_v4().to_string(),
             org_id: org_id.to_string(),

@@ -114,6 +114,17 @@ pub struct Store {
     raw_cache: cortex_api::RawCache,
 }
 
+/// A new secret: `prefix` and 32 random letters and digits (keys `RIV_`, fold tokens `fold_`).
+pub fn new_secret(prefix: &str) -> String {
+    use rand::Rng;
+    let secret: String = rand::rng()
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(32)
+        .map(char::from)
+        .collect();
+    format!("{prefix}{secret}")
+}
+
 pub fn hash_key(key: &str) -> String {
     Sha256::digest(key.as_bytes())
         .iter()

@@ -15,22 +15,13 @@ pub(crate) fn reply(status: StatusCode, body: serde_json::Value) -> Response {
     crate::faces::reply::json_response(status, body.to_string())
 }
 
-/// The token of `Bearer <token>`; the scheme is case-insensitive (RFC 9110 §11.1).
-fn bearer_token(header: &str) -> Option<&str> {
-    let (scheme, token) = header.trim().split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
-}
-
 /// Refuses every admin request without the admin token, before any handler or body parsing.
 pub async fn require_admin(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     let given = req
         .headers()
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(bearer_token);
+        .and_then(crate::domain::admission::bearer_token);
     if given == Some(app.admin_token.as_str()) {
         next.run(req).await
     } else {

@@ -64,13 +64,7 @@ pub async fn create_fold_token(
             }
         },
     };
-    use rand::Rng;
-    let secret: String = rand::rng()
-        .sample_iter(rand::distr::Alphanumeric)
-        .take(32)
-        .map(char::from)
-        .collect();
-    let token = format!("fold_{secret}");
+    let token = crate::store::new_secret("fold_");
     match state
         .store
         .fold_add_token(&org.id, req.name.trim(), &req.role, &token, expires)

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, Uri};
 
 use super::envelope::ApiError;
 use super::input::{self, Params};
-use crate::domain::admission::{authenticate, KeyStyle};
+use crate::domain::admission::{authenticate, bearer_token, KeyStyle};
 use crate::domain::app::App;
 use crate::store::cortex_api::{Tenant, DEFAULT_SUB_TENANT};
 use crate::store::KeyRecord;
@@ -17,10 +17,7 @@ pub(crate) fn caller(app: &App, headers: &HeaderMap) -> Result<KeyRecord, ApiErr
     let token = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|h| h.trim().split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim())
-        .filter(|t| !t.is_empty())
+        .and_then(bearer_token)
         .ok_or_else(|| ApiError::new("A401"))?;
     authenticate(app, Some(token), KeyStyle::Raw).map_err(|_| ApiError::new("A401"))
 }

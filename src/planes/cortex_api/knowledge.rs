@@ -194,7 +194,10 @@ pub(crate) async fn fetch(
             ));
         }
         let link = links::sign(&app, &tenant.id, &sub, &source.id, expiry);
-        json!(format!("{}{link}", base_url(&headers, &original)))
+        json!(format!(
+            "{}{link}",
+            crate::planes::base_url(&headers, &original, "/fetch/content")
+        ))
     } else {
         Value::Null
     };
@@ -209,17 +212,6 @@ pub(crate) async fn fetch(
         "message": "Content fetched",
         "error": null,
     })))
-}
-
-/// Where the client reached the plane (`http://host/cortex-api` or the plane's own port).
-fn base_url(headers: &HeaderMap, original: &Uri) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1");
-    let path = original.path();
-    let prefix = path.strip_suffix("/fetch/content").unwrap_or("");
-    format!("http://{host}{prefix}")
 }
 
 /// `GET /fetch/file/{token}`: a presigned link's bytes, no key needed until it expires.

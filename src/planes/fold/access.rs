@@ -35,16 +35,12 @@ pub(crate) async fn caller(
         .map(str::trim)
         .filter(|h| !h.is_empty())
         .ok_or_else(|| FoldError::new("F-auth-required"))?;
-    let token = header
-        .split_once(' ')
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim())
-        .ok_or_else(|| {
-            FoldError::details(
-                "F-auth-invalid",
-                json!({"message": "send the token as Bearer <token>"}),
-            )
-        })?;
+    let token = crate::domain::admission::bearer_token(header).ok_or_else(|| {
+        FoldError::details(
+            "F-auth-invalid",
+            json!({"message": "send the token as Bearer <token>"}),
+        )
+    })?;
     let found = app.store.fold_token(token).await?;
     let Some(t) = found.filter(|t| !t.revoked) else {
         return Err(FoldError::new("F-auth-invalid"));

@@ -104,7 +104,7 @@ pub(crate) async fn deploy(
         "url": function_url(&app, &headers, f),
         "version": f.version,
         "status": "deployed",
-        "activations_url": format!("{}/activations?function_id={}", base_url(&headers, &original, "/deploy"), f.id),
+        "activations_url": format!("{}/activations?function_id={}", crate::planes::base_url(&headers, &original, "/deploy"), f.id),
         "deployed_at": f.updated_at,
     });
     Ok((status, Json(body)).into_response())
@@ -157,17 +157,6 @@ fn function_url(app: &App, headers: &HeaderMap, f: &FoldFunction) -> String {
         .map(|(_, p)| p.to_string())
         .unwrap_or_else(|| app.config.server.port.to_string());
     format!("http://{org}.localhost:{port}/{}", f.name)
-}
-
-/// The plane's base URL as the client reached it (`http://host/fold` or the plane's own port).
-fn base_url(headers: &HeaderMap, original: &Uri, route: &str) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1");
-    let path = original.path();
-    let prefix = path.strip_suffix(route).unwrap_or("");
-    format!("http://{host}{prefix}")
 }
 
 fn function_json(app: &App, headers: &HeaderMap, f: &FoldFunction) -> Value {

@@ -100,14 +100,7 @@ pub(crate) fn refresh_hash(token: &str) -> String {
     crate::store::hash_key(token)
 }
 
-/// The token of `Authorization: Bearer <token>` (scheme in any case, RFC 9110 §11.1).
-pub(crate) fn bearer(header: &str) -> Option<&str> {
-    let (scheme, token) = header.trim().split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
-}
+pub(crate) use crate::domain::admission::bearer_token as bearer;
 
 #[cfg(test)]
 mod tests {
