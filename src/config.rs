@@ -74,6 +74,11 @@ pub fn load_config(opts: &ServeOptions) -> Result<Config, ConfigError> {
         Some(p) => absolute(&cwd.join(p)),
         None => absolute(&config.resolve(&config.state.path)),
     };
+    config.fold.dir = config
+        .fold
+        .dir
+        .as_ref()
+        .map(|d| absolute(&config.resolve(d)));
     config.state.in_memory |= opts.in_memory;
     config.state.import = opts.import.as_ref().map(|d| absolute(&cwd.join(d)));
     if config.organizations.is_empty() {
@@ -88,6 +93,7 @@ pub fn load_config(opts: &ServeOptions) -> Result<Config, ConfigError> {
             }],
             fold_tokens: Vec::new(),
             allowed_bindings: Vec::new(),
+            fold_plan: None,
         });
     }
     Ok(config)
@@ -147,6 +153,7 @@ pub struct Config {
 pub struct PlanesConfig {
     pub identity: PlaneConfig,
     pub cortex_api: CortexApiConfig,
+    pub fold: PlaneConfig,
 }
 
 /// `[planes.cortex_api]`: the knowledge service's own port and the limits a client meets.
@@ -323,6 +330,9 @@ pub struct OrganizationConfig {
     /// Fold bindings (`TYPE:name`, defined under `[fold] bindings`) this organization may use.
     #[serde(default)]
     pub allowed_bindings: Vec<String>,
+    /// The fold plan the organization starts on, `free` (default) or `pro`.
+    #[serde(default)]
+    pub fold_plan: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -337,6 +347,9 @@ pub struct FoldTokenConfig {
     pub expires: Option<String>,
 }
 
+/// The plans of the fold plane.
+pub const FOLD_PLANS: &[&str] = &["free", "pro"];
+
 /// The roles of fold tokens.
 pub const FOLD_ROLES: &[&str] = &["admin", "deployer", "viewer", "billing-admin"];
 
@@ -348,6 +361,15 @@ pub struct FoldConfig {
     pub bindings: Vec<String>,
     /// Dispatch requests per organization per minute before `RATE_LIMITED`.
     pub rate_limit_per_minute: u64,
+    /// A dev-loop folder, `<dir>/<organization>/<name>/index.js`, deployed on every save.
+    pub dir: Option<PathBuf>,
+    /// Runs per calendar month (on the emulator's clock) on the Free plan before
+    /// `USAGE_LIMIT_EXCEEDED`.
+    pub free_monthly_runs: u64,
+    /// The Pro plan's soft cap: runs past it are still served, and usage reports them over.
+    pub pro_monthly_runs: u64,
+    /// A run's time limit in seconds (the tools' limit, 300, unless lowered).
+    pub timeout_secs: f64,
 }
 
 impl Default for FoldConfig {
@@ -355,6 +377,10 @@ impl Default for FoldConfig {
         Self {
             bindings: Vec::new(),
             rate_limit_per_minute: 100,
+            dir: None,
+            free_monthly_runs: 100_000,
+            pro_monthly_runs: 10_000_000,
+            timeout_secs: 300.0,
         }
     }
 }
@@ -528,6 +554,13 @@ impl Config {
                     ));
                 }
             }
+            if let Some(plan) = org.fold_plan.as_deref().filter(|p| !FOLD_PLANS.contains(p)) {
+                return bad(format!(
+                    "organization {:?} has fold_plan {plan:?}\n  hint: one of {}",
+                    org.slug,
+                    FOLD_PLANS.join(", ")
+                ));
+            }
             for b in &org.allowed_bindings {
                 if !valid_binding(b) {
                     return bad(format!(
@@ -552,6 +585,12 @@ impl Config {
                     }
                 }
             }
+        }
+        if !(self.fold.timeout_secs > 0.0 && self.fold.timeout_secs <= 300.0) {
+            return bad(format!(
+                "[fold] timeout_secs = {} must be above 0 and at most 300",
+                self.fold.timeout_secs
+            ));
         }
         for b in &self.fold.bindings {
             if !valid_binding(b) {

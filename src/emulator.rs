@@ -52,6 +52,7 @@ pub struct Emulator {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     served: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _watch: Option<crate::domain::reload::WatchHandle>,
+    _fold_watch: Option<crate::domain::reload::WatchHandle>,
 }
 
 impl Emulator {
@@ -169,6 +170,7 @@ impl EmulatorBuilder {
             .map(|k| k.key.clone())
             .unwrap_or_default();
         let watch = crate::server::start_background(&app, false);
+        let fold_watch = crate::server::start_fold_folder(&app, false).await;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let extra = self.shutdown;
         let signal = async move {
@@ -197,6 +199,7 @@ impl EmulatorBuilder {
             stop: Some(stop),
             served: Some(served),
             _watch: watch,
+            _fold_watch: fold_watch,
         })
     }
 }

@@ -34,6 +34,47 @@ pub struct WireJob {
     /// to keep a broken save from replacing a working revision).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub check: bool,
+    /// Set for a fold function: the code is a Workers-style module whose `fetch` handler gets
+    /// `event` as its request (see [`FoldRequest`]) and these bindings in its `env`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fold: Option<FoldCall>,
+}
+
+/// What a fold run needs beyond a tool run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct FoldCall {
+    pub bindings: Vec<FoldBinding>,
+}
+
+/// One binding a fold run may use: a SQLite file the worker opens itself.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FoldBinding {
+    /// `key-value` or `database`.
+    pub kind: String,
+    pub name: String,
+    /// Absolute path of the binding's SQLite file.
+    pub path: String,
+}
+
+/// The request a fold function's `fetch` receives, as the job's `event`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct FoldRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    #[serde(default)]
+    pub body: Option<String>,
+}
+
+/// The Response a fold function resolved to, as the run result's `body` (a JSON document).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct FoldResponse {
+    pub status: u16,
+    #[serde(default, rename = "statusText")]
+    pub status_text: String,
+    pub headers: Vec<(String, String)>,
+    #[serde(default)]
+    pub body: String,
 }
 
 impl WireJob {

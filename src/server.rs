@@ -46,10 +46,15 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(faces::admin::router(app.clone()))
         .nest("/identity", crate::planes::identity::router())
         .nest("/cortex-api", crate::planes::cortex_api::router(&app))
-        .nest("/fold", crate::planes::fold::router())
+        .nest("/fold", crate::planes::fold::router(&app))
         .fallback(faces::gateway::not_found)
         .method_not_allowed_fallback(faces::gateway::method_not_allowed)
         .layer(axum::Extension(sessions))
+        // `{tenant}.localhost` is the fold plane's dispatch by host, whatever the path.
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            crate::planes::fold::by_host,
+        ))
         // Every route, planes included, passes the one fault check.
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
@@ -94,6 +99,12 @@ async fn bind_planes(
             "[planes.cortex_api] port",
             app.config.planes.cortex_api.port,
             crate::planes::cortex_api::router(app),
+        ),
+        (
+            "fold",
+            "[planes.fold] port",
+            app.config.planes.fold.port,
+            crate::planes::fold::router(app),
         ),
     ];
     for (name, setting, port, routes) in planes {
@@ -242,6 +253,24 @@ pub fn start_background(app: &Arc<App>, warn: bool) -> Option<crate::domain::rel
     }
 }
 
+/// The fold plane's dev-loop folder (`[fold] dir`): deployed now, before the first request,
+/// then watched for as long as the returned handle lives.
+pub async fn start_fold_folder(
+    app: &Arc<App>,
+    warn: bool,
+) -> Option<crate::domain::reload::WatchHandle> {
+    match crate::planes::fold::folder::start(app.clone()).await? {
+        Ok(handle) => Some(handle),
+        Err(e) => {
+            // A missing folder was already reported by the plane, with a hint.
+            if warn && !matches!(e.kind, notify::ErrorKind::PathNotFound) {
+                eprintln!("warning: the fold dir is not watched: {e}");
+            }
+            None
+        }
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves (mini-redis's `run(listener,
 /// shutdown)`), then lets runs in flight finish for up to `grace`, records the ones still
 /// running as interrupted, and closes the store.
@@ -285,6 +314,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let planes = bind_planes(&app).await?;
     let _watch = start_background(&app, true);
+    let _fold_watch = start_fold_folder(&app, true).await;
     print!("{}", banner(&app, addr, t0.elapsed()));
     let (stop_planes, planes_stopped) = tokio::sync::watch::channel(false);
     let read_timeout = Duration::from_secs(app.config.server.read_timeout_secs.max(1));

@@ -438,7 +438,7 @@ pub const ROWS: &[Row] = &[
         502,
         "DISPATCH_FAILED",
         "Dispatch failed",
-        true,
+        false,
     ),
     f(
         "F-dispatch-config",
@@ -907,8 +907,10 @@ mod tests {
             .filter(|r| r.inject_only)
             .map(|r| r.id)
             .collect();
-        // 14 rows say only "inject"; the Cortex API plane reaches 5 of them naturally.
-        assert_eq!(ids.len(), 9, "{ids:?}");
+        // 14 rows say only "inject"; the Cortex API plane reaches 5 of them naturally, the fold
+        // plane 1 (a function that throws or times out is DISPATCH_FAILED).
+        assert_eq!(ids.len(), 8, "{ids:?}");
+        assert!(!row("F-dispatch").unwrap().inject_only);
         assert!(!row("A500").unwrap().inject_only);
         assert!(!row("A-emb-format").unwrap().inject_only);
         assert!(!row("P-unavailable").unwrap().inject_only);

@@ -293,6 +293,7 @@ fn hello_job(runtime: Runtime) -> (Bundle, WireJob) {
         http: false,
         log_limit: 65536,
         check: false,
+        fold: None,
     };
     (bundle, job)
 }

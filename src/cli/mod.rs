@@ -5,6 +5,7 @@ pub mod bench;
 mod bench_cortex;
 pub mod control;
 pub mod devloop;
+mod fold_tokens;
 pub mod junit;
 pub mod scaffold;
 pub mod users;
@@ -165,6 +166,11 @@ pub enum Command {
         #[command(subcommand)]
         action: WalletAction,
     },
+    /// Role tokens of the fold deploy plane (of the default organization unless --org).
+    FoldTokens {
+        #[command(subcommand)]
+        action: FoldTokensAction,
+    },
     /// Users of the identity plane: list, unlock, suspend, reactivate.
     Users {
         #[command(subcommand)]
@@ -225,6 +231,32 @@ pub enum KeysAction {
         key: String,
         #[command(flatten)]
         org: OrgArg,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FoldTokensAction {
+    /// Create a fold token (shown once).
+    Create {
+        /// A name to tell the token by.
+        name: String,
+        /// What it may do: admin, deployer, viewer or billing-admin.
+        #[arg(long, default_value = "deployer", value_parser = clap::builder::PossibleValuesParser::new(crate::config::FOLD_ROLES))]
+        role: String,
+        #[command(flatten)]
+        org: OrgArg,
+        /// Last day it works (YYYY-MM-DD, through the end of that day UTC), or an RFC 3339 instant.
+        #[arg(long)]
+        expires: Option<String>,
+        #[command(flatten)]
+        json: JsonArg,
+    },
+    /// List fold tokens with role, prefix and expiry.
+    List {
+        #[command(flatten)]
+        org: OrgArg,
+        #[command(flatten)]
+        json: JsonArg,
     },
 }
 
@@ -549,6 +581,16 @@ pub fn main() -> i32 {
             WalletAction::Ledger { org, limit, json } => {
                 admin::wallet_ledger(&opts, org.slug, limit, json.on)
             }
+        }),
+        Some(Command::FoldTokens { action }) => report_piped(|| match action {
+            FoldTokensAction::Create {
+                name,
+                role,
+                org,
+                expires,
+                json,
+            } => fold_tokens::create(&opts, org.slug, &name, &role, expires, json.on),
+            FoldTokensAction::List { org, json } => fold_tokens::list(&opts, org.slug, json.on),
         }),
         Some(Command::Users { action }) => report_piped(|| match action {
             UsersAction::List { tenant, json } => users::users_list(&opts, tenant, json.on),

@@ -248,6 +248,7 @@ pub(crate) fn job_for(
         http: tool.http,
         log_limit,
         check: false,
+        fold: None,
     }
 }
 

@@ -52,6 +52,38 @@ pub fn run_line(a: &Activation) {
     let _ = stdout.flush();
 }
 
+/// One line per fold function run, in the tools' style: time, org/name@version, `fold`, the
+/// response status (or `error` / `timeout`), duration; then the output.
+pub fn fold_run_line(
+    triggered_at: &str,
+    label: &str,
+    version: i64,
+    outcome: &str,
+    failed: bool,
+    duration_ms: f64,
+    logs: &str,
+) {
+    let time = chrono::DateTime::parse_from_rfc3339(triggered_at)
+        .map(|t| t.with_timezone(&chrono::Local))
+        .unwrap_or_else(|_| chrono::Local::now())
+        .format("%H:%M:%S");
+    let colour = if failed { "31" } else { "32" };
+    let mut out = format!(
+        "{} {}@{version} fold {} {duration_ms:.1} ms\n",
+        paint(&time.to_string(), "2"),
+        paint(label, "1"),
+        paint(outcome, colour),
+    );
+    for line in logs.lines().take(50) {
+        out.push_str("    ");
+        out.push_str(&paint(line, "2"));
+        out.push('\n');
+    }
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(out.as_bytes());
+    let _ = stdout.flush();
+}
+
 /// `1 tool`, `2 tools`: a count with its noun.
 pub fn count(n: usize, noun: &str) -> String {
     if n == 1 {

@@ -162,6 +162,7 @@ impl Executor {
             http: false,
             log_limit: 0,
             check: true,
+            fold: None,
         };
         let r = self.run(runtime, job, bundle).await;
         match r.status {

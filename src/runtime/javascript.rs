@@ -8,11 +8,12 @@ use std::time::Instant;
 use boa_engine::property::Attribute;
 use boa_engine::value::JsVariant;
 use boa_engine::{
-    js_string, Context, JsError, JsNativeError, JsNativeErrorKind, JsObject, JsResult, JsString,
-    JsValue, NativeFunction, Source,
+    js_string, Context, JsError, JsNativeError, JsObject, JsResult, JsString, JsValue,
+    NativeFunction, Source,
 };
 use serde_json::{Map, Number, Value};
 
+use super::js_errors::{Failure, LOGS};
 use super::{finished, normalize, ConvertError, Engine, Files, MAX_DEPTH};
 use crate::catalogue::handler::script;
 use crate::jsonfmt::{self, Style};
@@ -24,7 +25,6 @@ const ENTRY: &str = "cortexone_function.js";
 const RECURSION_LIMIT: usize = 10_000;
 
 thread_local! {
-    static LOGS: RefCell<(String, usize)> = const { RefCell::new((String::new(), 0)) };
     /// `Object.keys` of the context about to run, taken before any handler code: a handler that
     /// rebinds `Object` or `Object.keys` (as V8 allows) cannot change how the host serializes.
     static OBJECT_KEYS: RefCell<Option<JsObject>> = const { RefCell::new(None) };
@@ -32,14 +32,21 @@ thread_local! {
 
 /// Keeps the next run's context ready: it is built after a run has answered, off the request
 /// path, so every run still gets a VM no earlier run has touched.
+/// Only the kind of context the last run used is kept ready (a tool's, or a fold function's
+/// with the Workers prelude already evaluated): each build resets `OBJECT_KEYS` to its own
+/// context, so two ready contexts would leave one of them with the other's `Object.keys`.
 pub struct JavaScriptEngine {
     next: Option<Context>,
+    next_fold: Option<super::workers_module::Ready>,
+    last_was_fold: bool,
 }
 
 impl JavaScriptEngine {
     pub fn new() -> Self {
         JavaScriptEngine {
             next: base_context().ok(),
+            next_fold: None,
+            last_was_fold: false,
         }
     }
 }
@@ -68,16 +75,20 @@ impl Default for JavaScriptEngine {
     }
 }
 
-struct Failure {
-    kind: String,
-    details: String,
-    full: String,
-}
-
 impl Engine for JavaScriptEngine {
     fn prepare(&mut self) {
-        if self.next.is_none() {
-            self.next = base_context().ok();
+        if self.last_was_fold {
+            self.next = None;
+            if self.next_fold.is_none() {
+                self.next_fold = base_context()
+                    .and_then(super::workers_module::ready)
+                    .ok();
+            }
+        } else {
+            self.next_fold = None;
+            if self.next.is_none() {
+                self.next = base_context().ok();
+            }
         }
     }
 
@@ -108,7 +119,17 @@ impl Engine for JavaScriptEngine {
     fn run(&mut self, files: &Files, job: &WireJob) -> RunResult {
         LOGS.with(|l| *l.borrow_mut() = (String::new(), job.log_limit));
         let started = Instant::now();
-        let outcome = match self.next.take().map(Ok).unwrap_or_else(base_context) {
+        self.last_was_fold = job.fold.is_some();
+        if let Some(call) = &job.fold {
+            self.next = None;
+            let ready = self.next_fold.take().map(Ok).unwrap_or_else(|| {
+                base_context().and_then(super::workers_module::ready)
+            });
+            return super::workers_module::run(ready, files, job, call, started);
+        }
+        self.next_fold = None;
+        let context = self.next.take().map(Ok).unwrap_or_else(base_context);
+        let outcome = match context {
             Ok(ctx) => run_once(ctx, files, job),
             Err(e) => Err(Failure {
                 kind: "Error".into(),
@@ -367,82 +388,8 @@ fn to_json(
     })
 }
 
-/// Turns a thrown value into the documented `type` / `details` pair.
+/// Turns a thrown value into the documented `type` / `details` pair (positions in the tool's
+/// handler file).
 fn failure(e: JsError, ctx: &mut Context, source: &str) -> Failure {
-    // An object thrown by JS (`throw new TypeError(...)`, a subclass, or a plain object with name
-    // and message) reports its own `name` and `message`, as V8 does.
-    if let Some(value) = e.as_opaque() {
-        if let Some(obj) = value.as_object() {
-            let name = obj
-                .get(js_string!("name"), ctx)
-                .ok()
-                .and_then(|v| v.as_string())
-                .map(|s| s.to_std_string_escaped());
-            let message = obj
-                .get(js_string!("message"), ctx)
-                .ok()
-                .and_then(|v| v.as_string())
-                .map(|s| s.to_std_string_escaped());
-            if name.is_some() || message.is_some() {
-                let kind = name.unwrap_or_else(|| "Error".into());
-                // A value the handler threw keeps its own text.
-                let details = message.unwrap_or_default();
-                let full = format!("{kind}: {details}\n{e}");
-                return Failure {
-                    kind,
-                    details,
-                    full,
-                };
-            }
-        }
-        let text = value
-            .to_string(ctx)
-            .map(|s| s.to_std_string_escaped())
-            .unwrap_or_else(|_| "uncaught exception".into());
-        return Failure {
-            kind: "Error".into(),
-            details: text.clone(),
-            full: format!("Uncaught {text}"),
-        };
-    }
-    match e.try_native(ctx) {
-        Ok(native) => {
-            let kind = match native.kind() {
-                JsNativeErrorKind::Aggregate(_) => "AggregateError",
-                JsNativeErrorKind::Error => "Error",
-                JsNativeErrorKind::Eval => "EvalError",
-                JsNativeErrorKind::Range => "RangeError",
-                JsNativeErrorKind::Reference => "ReferenceError",
-                JsNativeErrorKind::Syntax => "SyntaxError",
-                JsNativeErrorKind::Type => "TypeError",
-                JsNativeErrorKind::Uri => "URIError",
-                _ => "Error",
-            }
-            .to_string();
-            let at = super::v8_wording::error_position(&e.to_string(), ENTRY);
-            let details = super::v8_wording::to_v8_in(&kind, native.message(), source, at);
-            Failure {
-                full: format!("{kind}: {details}\n{e}"),
-                kind,
-                details,
-            }
-        }
-        Err(_) => {
-            // Engine errors: Boa's recursion and stack limits are V8's stack overflow.
-            let text = e.to_string();
-            if text.contains("recursive calls") || text.contains("stack size") {
-                Failure {
-                    kind: "RangeError".into(),
-                    details: "Maximum call stack size exceeded".into(),
-                    full: format!("RangeError: Maximum call stack size exceeded ({text})"),
-                }
-            } else {
-                Failure {
-                    kind: "Error".into(),
-                    details: text.clone(),
-                    full: text,
-                }
-            }
-        }
-    }
+    super::js_errors::failure_in(e, ctx, source, ENTRY)
 }

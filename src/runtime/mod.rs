@@ -1,11 +1,14 @@
 //! The three language runtimes. Each runs inside a worker process (see `executor`), owns its
 //! interpreter, and turns one job into a [`RunResult`] following PLATFORM.md §2.1–§2.3.
 
+pub(crate) mod fold_bindings;
 pub mod javascript;
+mod js_errors;
 pub mod lua;
 pub mod python;
 pub mod tap;
 pub(crate) mod v8_wording;
+mod workers_module;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -151,3 +154,4 @@ pub fn engine_for(runtime: crate::registry::Runtime) -> Box<dyn Engine> {
         crate::registry::Runtime::Lua => Box::new(lua::LuaEngine::new()),
     }
 }
+pub use workers_module::FOLD_ENTRY;

@@ -6,9 +6,11 @@
 pub mod admin;
 pub mod cortex_api;
 pub mod fold;
+pub mod fold_runs;
 pub mod identity;
 pub mod refusals;
 mod schema;
+pub mod windows;
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -112,6 +114,8 @@ pub struct Store {
     clock: Arc<Clock>,
     /// Raw embeddings decoded for search (see `cortex_api::RawCache`).
     raw_cache: cortex_api::RawCache,
+    /// Rate-limit windows shared by every mount of a plane.
+    pub windows: windows::FixedWindows,
 }
 
 /// A new secret: `prefix` and 32 random letters and digits (keys `RIV_`, fold tokens `fold_`).
@@ -245,6 +249,7 @@ impl Store {
             unwritable: Arc::default(),
             clock,
             raw_cache: Default::default(),
+            windows: Default::default(),
         };
         store.load_caches(&conn)?;
         let (tx, rx) = mpsc::channel::<Command>();
@@ -470,6 +475,17 @@ impl Store {
                     Ok(())
                 })?;
                 self.keys.write().unwrap().insert(hash, rec);
+            }
+            if let Some(plan) = org.fold_plan.clone() {
+                let (org_id, now) = (org_id.clone(), self.clock.rfc3339());
+                self.call_blocking(move |c| {
+                    c.execute(
+                        "INSERT INTO fold_plans (org_id, plan, changed_at) VALUES (?1, ?2, ?3)
+                         ON CONFLICT(org_id) DO UPDATE SET plan = excluded.plan",
+                        params![org_id, plan, now],
+                    )?;
+                    Ok(())
+                })?;
             }
             for t in org.fold_tokens {
                 let (hash, id, org_id) = (
@@ -725,6 +741,7 @@ impl Store {
             )?;
             c.execute_batch(identity::WIPE_SQL)?;
             c.execute_batch(cortex_api::WIPE_SQL)?;
+            c.execute_batch(fold_runs::WIPE_SQL)?;
             c.execute_batch(fold::WIPE_SQL)
         })
         .await?;

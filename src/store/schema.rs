@@ -108,6 +108,8 @@ const MIGRATIONS: &[&str] = &[
     super::cortex_api::MIGRATION,
     // 7: the fold deploy plane: role tokens, functions and their versions.
     super::fold::MIGRATION,
+    // 8: the fold plane's activations and plans.
+    super::fold_runs::MIGRATION,
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

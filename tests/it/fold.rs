@@ -431,7 +431,7 @@ fn f_auth_required_invalid_expired_and_forbidden() {
         &fold(
             "Your role does not allow this action",
             "FORBIDDEN",
-            json!({"role": "viewer", "message": "the viewer role cannot deploy, roll back or delete"}),
+            json!({"role": "viewer", "message": "the viewer role cannot deploy, roll back, delete or replay"}),
             None,
         ),
     );
@@ -457,25 +457,6 @@ fn f_auth_required_invalid_expired_and_forbidden() {
         Some(ADMIN),
     );
     assert_eq!(s, 400, "{e}");
-}
-
-#[test]
-fn f_dispatch_config_for_a_deployed_function_until_functions_run() {
-    let emu = shared_plane();
-    let name = unique("runs");
-    let id =
-        deploy(emu, DEPLOYER, json!({"name": name, "code": WORKER})).json()["function_id"].clone();
-    let r = call(emu, "GET", &format!("/run/foldco/{name}"), None, None);
-    assert_fold(
-        &r,
-        501,
-        &fold(
-            "Dispatch is not configured",
-            "DISPATCH_NOT_CONFIGURED",
-            json!({"function_id": id, "message": "this emulator build stores and versions fold functions but does not run them yet"}),
-            None,
-        ),
-    );
 }
 
 fn faulty() -> std::sync::MutexGuard<'static, (tempfile::TempDir, Emu)> {

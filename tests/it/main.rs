@@ -9,6 +9,7 @@ mod defects;
 mod devloop;
 mod feedback;
 mod fold;
+mod fold_runs;
 mod frame;
 mod gateway;
 mod hardening;

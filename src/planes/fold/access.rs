@@ -12,15 +12,32 @@ use crate::store::fold::FoldToken;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Action {
     Read,
+    /// Deploy, roll back, delete, replay.
     Deploy,
+    /// Change the plan.
+    Billing,
+    /// The MCP endpoint (the docs: admin role only).
+    Admin,
 }
 
 /// Which roles may do what (**choice**, from the docs' role names): `admin` and `deployer`
-/// deploy, roll back and delete; `viewer` and `billing-admin` only read.
+/// deploy, roll back, delete and replay; `admin` and `billing-admin` change the plan; `viewer`
+/// only reads; the MCP endpoint is `admin` only.
 fn allows(role: &str, action: Action) -> bool {
     match action {
         Action::Read => true,
         Action::Deploy => matches!(role, "admin" | "deployer"),
+        Action::Billing => matches!(role, "admin" | "billing-admin"),
+        Action::Admin => role == "admin",
+    }
+}
+
+fn refusal(role: &str, action: Action) -> String {
+    match action {
+        Action::Read => format!("the {role} role cannot read"),
+        Action::Deploy => format!("the {role} role cannot deploy, roll back, delete or replay"),
+        Action::Billing => format!("the {role} role cannot change the plan"),
+        Action::Admin => format!("the MCP endpoint needs the admin role, not {role}"),
     }
 }
 
@@ -57,7 +74,7 @@ pub(crate) async fn caller(
     if !allows(&t.role, action) {
         return Err(FoldError::details(
             "F-forbidden",
-            json!({"role": t.role, "message": format!("the {} role cannot deploy, roll back or delete", t.role)}),
+            json!({"role": t.role, "message": refusal(&t.role, action)}),
         ));
     }
     Ok(t)

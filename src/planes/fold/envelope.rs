@@ -48,19 +48,26 @@ impl From<StoreError> for FoldError {
     }
 }
 
-impl IntoResponse for FoldError {
-    fn into_response(self) -> Response {
+impl FoldError {
+    /// The error's JSON body.
+    pub(crate) fn body(&self) -> Value {
         let row = rows::row(self.id).expect("the plane names catalogue rows only");
-        let body = json!({
+        json!({
             "error": row.text,
             "code": row.code,
             "details": self.details,
             "hint": rows::fold_hint(row.id),
-        });
+        })
+    }
+}
+
+impl IntoResponse for FoldError {
+    fn into_response(self) -> Response {
+        let row = rows::row(self.id).expect("the plane names catalogue rows only");
         (
             StatusCode::from_u16(row.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             [(header::CONTENT_TYPE, "application/json")],
-            body.to_string(),
+            self.body().to_string(),
         )
             .into_response()
     }

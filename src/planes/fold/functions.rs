@@ -86,7 +86,7 @@ pub(crate) async fn deploy(
         ));
     }
     let bindings = req.intent.map(|i| i.bindings).unwrap_or_default();
-    check_bindings(&app, &token, &bindings)?;
+    check_bindings(&app, &token.org_id, &bindings)?;
     code::check(&code).map_err(|d| FoldError::details("F-code", d))?;
     let hash = format!("{:x}", Sha256::digest(code.as_bytes()));
     let deployed = app
@@ -111,12 +111,12 @@ pub(crate) async fn deploy(
 }
 
 /// Each binding must be defined (`[fold] bindings`) and allowed for the organization.
-fn check_bindings(app: &App, token: &FoldToken, bindings: &[String]) -> Result<(), FoldError> {
-    let org = app
-        .store
-        .org(&token.org_id)
-        .map(|o| o.slug)
-        .unwrap_or_default();
+pub(crate) fn check_bindings(
+    app: &App,
+    org_id: &str,
+    bindings: &[String],
+) -> Result<(), FoldError> {
+    let org = app.store.org(org_id).map(|o| o.slug).unwrap_or_default();
     let allowed = app
         .config
         .organizations
@@ -294,21 +294,4 @@ pub(crate) async fn rollback(
         "status": "rolled_back",
         "rolled_back_at": app.clock.rfc3339(),
     })))
-}
-
-/// `/fold/run/{tenant}/{name}` and `{tenant}.localhost/{name}`: `TENANT_NOT_FOUND` for an
-/// unknown organization, `FUNCTION_NOT_FOUND` for an unknown name. Running functions is not in
-/// this build yet: a deployed function answers `DISPATCH_NOT_CONFIGURED` saying so.
-pub(crate) async fn dispatch(app: &App, tenant: &str, name: &str) -> FoldError {
-    let Some(org) = app.store.org_by_slug(tenant) else {
-        return FoldError::details("F-tenant", json!({"tenant": tenant}));
-    };
-    match app.store.fold_function_by_name(&org.id, name).await {
-        Ok(Some(f)) => FoldError::details(
-            "F-dispatch-config",
-            json!({"function_id": f.id, "message": "this emulator build stores and versions fold functions but does not run them yet"}),
-        ),
-        Ok(None) => FoldError::details("F-function", json!({"tenant": tenant, "name": name})),
-        Err(e) => e.into(),
-    }
 }

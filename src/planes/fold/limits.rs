@@ -2,19 +2,14 @@
 //! minute, `[fold] rate_limit_per_minute`): a fixed one-minute window on the emulator's clock,
 //! so a test moves the clock instead of waiting. Every dispatch answer carries
 //! `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds to the window's end).
-
-use std::collections::HashMap;
-use std::sync::Mutex;
+//! The windows live beside the store, so path and host dispatch and the plane's own port all
+//! count against one limit.
 
 use axum::http::{HeaderMap, HeaderValue};
 
-const WINDOW_SECS: i64 = 60;
+use crate::domain::app::App;
 
-#[derive(Default)]
-pub(crate) struct RateLimits {
-    /// Organization id → (window start, requests counted in it).
-    windows: Mutex<HashMap<String, (i64, u64)>>,
-}
+const WINDOW_SECS: i64 = 60;
 
 /// What the limiter decided for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,25 +20,28 @@ pub(crate) struct Verdict {
     pub reset_secs: i64,
 }
 
-impl RateLimits {
-    /// Counts a request of `org` at `now_secs` (Unix seconds on the emulator's clock).
-    pub(crate) fn check(&self, org: &str, now_secs: i64, limit: u64) -> Verdict {
-        let start = now_secs - now_secs.rem_euclid(WINDOW_SECS);
-        let mut windows = self.windows.lock().unwrap();
-        let entry = windows.entry(org.to_string()).or_insert((start, 0));
-        if entry.0 != start {
-            *entry = (start, 0);
-        }
-        let allowed = entry.1 < limit;
-        if allowed {
-            entry.1 += 1;
-        }
-        Verdict {
-            allowed,
+/// Counts a dispatch of organization `org_id` now.
+pub(crate) fn check(app: &App, org_id: &str) -> Verdict {
+    let now = app.clock.now().timestamp();
+    let limit = app.config.fold.rate_limit_per_minute;
+    verdict(
+        app.store.windows.count(
+            &format!("fold-dispatch\u{1f}{org_id}"),
+            now,
+            WINDOW_SECS,
             limit,
-            remaining: limit.saturating_sub(entry.1),
-            reset_secs: start + WINDOW_SECS - now_secs,
-        }
+        ),
+        now,
+        limit,
+    )
+}
+
+fn verdict(c: crate::store::windows::Counted, now: i64, limit: u64) -> Verdict {
+    Verdict {
+        allowed: c.allowed,
+        limit,
+        remaining: limit.saturating_sub(c.count),
+        reset_secs: c.window_start + WINDOW_SECS - now,
     }
 }
 
@@ -58,11 +56,16 @@ impl Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::windows::FixedWindows;
+
+    fn at(w: &FixedWindows, key: &str, now: i64, limit: u64) -> Verdict {
+        verdict(w.count(key, now, WINDOW_SECS, limit), now, limit)
+    }
 
     #[test]
     fn a_window_counts_down_and_resets_on_the_minute() {
-        let l = RateLimits::default();
-        let first = l.check("o", 120, 2);
+        let w = FixedWindows::default();
+        let first = at(&w, "o", 120, 2);
         assert_eq!(
             first,
             Verdict {
@@ -72,13 +75,13 @@ mod tests {
                 reset_secs: 60
             }
         );
-        assert!(l.check("o", 150, 2).allowed);
-        let third = l.check("o", 179, 2);
+        assert!(at(&w, "o", 150, 2).allowed);
+        let third = at(&w, "o", 179, 2);
         assert_eq!(
             (third.allowed, third.remaining, third.reset_secs),
             (false, 0, 1)
         );
-        assert!(l.check("other", 179, 2).allowed, "per organization");
-        assert!(l.check("o", 180, 2).allowed, "a new window");
+        assert!(at(&w, "other", 179, 2).allowed, "per organization");
+        assert!(at(&w, "o", 180, 2).allowed, "a new window");
     }
 }
