@@ -66,14 +66,16 @@ fn open(b: &FoldBinding) -> Result<Connection, String> {
     let fail = |e: rusqlite::Error| format!("binding \"{}\" cannot be opened: {e}", b.name);
     let conn = Connection::open(path).map_err(fail)?;
     conn.busy_timeout(Duration::from_secs(5)).map_err(fail)?;
-    conn.pragma_update(None, "journal_mode", "WAL").map_err(fail)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(fail)?;
     if b.kind == "key-value" {
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL)",
         )
         .map_err(fail)?;
     } else {
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(fail)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(fail)?;
     }
     Ok(conn)
 }
@@ -86,7 +88,9 @@ fn str_arg<'a>(args: &'a Value, name: &str) -> Result<&'a str, String> {
 
 fn check_key(key: &str, op: &str) -> Result<(), String> {
     if key.is_empty() {
-        return Err(format!("KV {op} failed: 400 Invalid key: key must not be empty."));
+        return Err(format!(
+            "KV {op} failed: 400 Invalid key: key must not be empty."
+        ));
     }
     if key == "." || key == ".." {
         return Err(format!("KV {op} failed: 400 Invalid key: \"{key}\""));
@@ -162,9 +166,7 @@ fn kv_list(conn: &mut Connection, args: &Value) -> Result<Value, String> {
     };
     let after = match args.get("cursor").and_then(Value::as_str) {
         None | Some("") => None,
-        Some(c) => Some(
-            hex_decode(c).ok_or_else(|| "400 Invalid cursor.".to_string())?,
-        ),
+        Some(c) => Some(hex_decode(c).ok_or_else(|| "400 Invalid cursor.".to_string())?),
     };
     let mut stmt = conn
         .prepare_cached(
@@ -236,7 +238,12 @@ fn to_sql(v: &Value) -> Result<Sql, String> {
         },
         Value::String(s) => Sql::Text(s.clone()),
         Value::Array(items) if items.iter().all(|i| i.as_u64().is_some_and(|b| b < 256)) => {
-            Sql::Blob(items.iter().map(|i| i.as_u64().unwrap_or(0) as u8).collect())
+            Sql::Blob(
+                items
+                    .iter()
+                    .map(|i| i.as_u64().unwrap_or(0) as u8)
+                    .collect(),
+            )
         }
         other => {
             return Err(format!(
@@ -474,12 +481,22 @@ mod tests {
         assert_eq!(page["keys"], json!([{"name": "a1"}]));
         assert_eq!(page["list_complete"], false);
         let rest = b
-            .call("kv", "list", &json!({"prefix": "a", "cursor": page["cursor"]}))
+            .call(
+                "kv",
+                "list",
+                &json!({"prefix": "a", "cursor": page["cursor"]}),
+            )
             .unwrap();
-        assert_eq!(rest, json!({"keys": [{"name": "a2"}], "list_complete": true}));
+        assert_eq!(
+            rest,
+            json!({"keys": [{"name": "a2"}], "list_complete": true})
+        );
         drop(b);
         let mut again = bindings(&d);
-        assert_eq!(again.call("kv", "get", &json!({"key": "b1"})).unwrap(), "B1");
+        assert_eq!(
+            again.call("kv", "get", &json!({"key": "b1"})).unwrap(),
+            "B1"
+        );
         assert_eq!(
             again.call("kv", "get", &json!({"key": "a3"})).unwrap(),
             Value::Null
@@ -537,7 +554,10 @@ mod tests {
                 &json!({"sql": "INSERT INTO u (email) VALUES (?1)", "params": ["a@x"]}),
             )
             .unwrap_err();
-        assert_eq!(dup, "D1_ERROR: UNIQUE constraint failed: u.email: SQLITE_CONSTRAINT");
+        assert_eq!(
+            dup,
+            "D1_ERROR: UNIQUE constraint failed: u.email: SQLITE_CONSTRAINT"
+        );
         assert_eq!(
             b.call("db", "query", &json!({"sql": "SELECT 1; SELECT 2"}))
                 .unwrap_err(),
@@ -573,7 +593,10 @@ mod tests {
             )
             .unwrap();
         assert_eq!(count["n"], 1);
-        assert!(b.call("nope", "get", &json!({})).unwrap_err().contains("not bound"));
+        assert!(b
+            .call("nope", "get", &json!({}))
+            .unwrap_err()
+            .contains("not bound"));
         assert!(b.call("kv", "drop", &json!({})).is_err());
     }
 }

@@ -80,9 +80,7 @@ impl Engine for JavaScriptEngine {
         if self.last_was_fold {
             self.next = None;
             if self.next_fold.is_none() {
-                self.next_fold = base_context()
-                    .and_then(super::workers_module::ready)
-                    .ok();
+                self.next_fold = base_context().and_then(super::workers_module::ready).ok();
             }
         } else {
             self.next_fold = None;
@@ -122,9 +120,11 @@ impl Engine for JavaScriptEngine {
         self.last_was_fold = job.fold.is_some();
         if let Some(call) = &job.fold {
             self.next = None;
-            let ready = self.next_fold.take().map(Ok).unwrap_or_else(|| {
-                base_context().and_then(super::workers_module::ready)
-            });
+            let ready = self
+                .next_fold
+                .take()
+                .map(Ok)
+                .unwrap_or_else(|| base_context().and_then(super::workers_module::ready));
             return super::workers_module::run(ready, files, job, call, started);
         }
         self.next_fold = None;

@@ -103,7 +103,10 @@ fn run_module(
     call: &FoldCall,
 ) -> Result<FoldResponse, Failure> {
     let source = files.get(FOLD_ENTRY).map(String::as_str).unwrap_or("");
-    let Ready { ctx: mut fresh, hooks } = ready;
+    let Ready {
+        ctx: mut fresh,
+        hooks,
+    } = ready;
     let ctx = &mut fresh;
 
     let module = Module::parse(

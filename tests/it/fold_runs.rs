@@ -654,14 +654,9 @@ mod mcp {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_plane_mcp_endpoint_deploys_lists_reads_logs_and_rolls_back_for_admins_only() {
-        let (_f, emu) = tokio::task::spawn_blocking(|| start(""))
-            .await
-            .unwrap();
+        let (_f, emu) = tokio::task::spawn_blocking(|| start("")).await.unwrap();
         let url = format!("{}/fold/mcp", emu.base);
-        let client = ()
-            .serve(transport(url.clone(), ADMIN_TOKEN))
-            .await
-            .expect("initialize");
+        let client = ().serve(transport(url.clone(), ADMIN_TOKEN)).await.expect("initialize");
         let mut names: Vec<String> = client
             .list_all_tools()
             .await
