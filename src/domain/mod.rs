@@ -6,6 +6,7 @@ pub mod admission;
 pub mod app;
 pub mod billing;
 pub mod cases;
+pub mod directory;
 pub mod dotenv;
 pub mod events;
 pub mod faults;

@@ -20,7 +20,8 @@ use serde_json::{json, Value};
 use crate::catalogue::GatewayError;
 use crate::domain::admission::{self, authenticate, Caller, KeyStyle, RunRequest};
 use crate::domain::app::App;
-use crate::domain::versions::{resolve, visible_to};
+use crate::domain::directory;
+use crate::domain::versions::resolve;
 use crate::faces::reply::reject;
 use crate::registry::Tool as EmuTool;
 use crate::store::KeyRecord;
@@ -108,30 +109,10 @@ impl Marketplace {
         Ok((key, slug))
     }
 
-    fn visible(&self, slug: &str) -> Vec<Arc<EmuTool>> {
-        self.state
-            .registry
-            .list()
-            .into_iter()
-            .filter(|t| visible_to(&self.state.store, t, slug))
-            .collect()
-    }
-
-    fn describe(&self, t: &EmuTool) -> Value {
-        json!({
-            "id": t.id, "name": t.name, "description": t.description, "runtime": t.runtime.id(), "type": t.kind,
-            "organization": t.organization, "visibility": t.visibility,
-            "latest_version": self.state.store.published(&t.id).first().map(|v| v.version.clone()).unwrap_or_else(|| "draft".into()),
-        })
-    }
-
     fn find(&self, slug: &str, id: &str) -> Result<Arc<EmuTool>, ErrorData> {
-        self.visible(slug)
-            .into_iter()
-            .find(|t| t.id == id)
-            .ok_or_else(|| {
-                ErrorData::invalid_params(format!("Invalid params: no tool {id:?}"), None)
-            })
+        directory::find(&self.state, slug, id).ok_or_else(|| {
+            ErrorData::invalid_params(format!("Invalid params: no tool {id:?}"), None)
+        })
     }
 
     fn search(
@@ -152,19 +133,12 @@ impl Marketplace {
                 }
             },
         };
-        let hits: Vec<Value> = self
-            .visible(slug)
-            .iter()
-            .filter(|t| {
-                query.is_empty()
-                    || t.id.to_lowercase().contains(&query)
-                    || t.name.to_lowercase().contains(&query)
-                    || t.description.to_lowercase().contains(&query)
-            })
-            .take(limit)
-            .map(|t| self.describe(t))
-            .collect();
-        Ok(text_result(&json!({"tools": hits})))
+        Ok(text_result(&directory::search(
+            &self.state,
+            slug,
+            &query,
+            limit,
+        )))
     }
 
     fn tool_schema(
@@ -184,34 +158,7 @@ impl Marketplace {
                 )
             })?;
         }
-        // The declared schema wins; else it is inferred from every case that expects success,
-        // and the example is the richest such event.
-        let cases = crate::domain::cases::load_cases(&t.folder).unwrap_or_default();
-        let events: Vec<Value> = cases
-            .iter()
-            .filter(|c| {
-                c.case
-                    .expect
-                    .status_code
-                    .is_none_or(|s| (200..300).contains(&s))
-            })
-            .map(|c| c.case.event.clone())
-            .collect();
-        let example = events
-            .iter()
-            .max_by_key(|e| e.as_object().map(|o| o.len()).unwrap_or(0))
-            .cloned();
-        let input_schema = t.input_schema.clone().unwrap_or_else(|| {
-            if events.is_empty() {
-                json!({"type": "object"})
-            } else {
-                infer_from_examples(&events)
-            }
-        });
-        let mut v = self.describe(&t);
-        v["input_schema"] = input_schema;
-        v["example"] = example.map(|e| json!({"event": e})).unwrap_or(Value::Null);
-        Ok(text_result(&v))
+        Ok(text_result(&directory::info(&self.state, &t)))
     }
 
     async fn invoke(
@@ -267,52 +214,6 @@ impl Marketplace {
         } else {
             CallToolResult::success(vec![ContentBlock::text(text)])
         })
-    }
-}
-
-/// A JSON Schema of the shape several example events share: every key any of them has is a
-/// property, and the keys all of them have are required.
-fn infer_from_examples(events: &[Value]) -> Value {
-    let objects: Vec<&serde_json::Map<String, Value>> =
-        events.iter().filter_map(Value::as_object).collect();
-    if objects.len() < events.len() {
-        return infer_schema(&events[0]);
-    }
-    let mut props = serde_json::Map::new();
-    for o in &objects {
-        for (k, v) in *o {
-            props.entry(k.clone()).or_insert_with(|| infer_schema(v));
-        }
-    }
-    let required: Vec<&String> = props
-        .keys()
-        .filter(|k| objects.iter().all(|o| o.contains_key(*k)))
-        .collect();
-    let mut schema = json!({"type": "object", "properties": props});
-    if !required.is_empty() {
-        schema["required"] = json!(required);
-    }
-    schema
-}
-
-/// A JSON Schema of an example value's shape.
-fn infer_schema(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => {
-            let props: serde_json::Map<String, Value> = m
-                .iter()
-                .map(|(k, v)| (k.clone(), infer_schema(v)))
-                .collect();
-            json!({"type": "object", "properties": props})
-        }
-        Value::Array(a) => {
-            json!({"type": "array", "items": a.first().map(infer_schema).unwrap_or(json!({}))})
-        }
-        Value::String(_) => json!({"type": "string"}),
-        Value::Number(n) if n.is_i64() || n.is_u64() => json!({"type": "integer"}),
-        Value::Number(_) => json!({"type": "number"}),
-        Value::Bool(_) => json!({"type": "boolean"}),
-        Value::Null => json!({"type": "null"}),
     }
 }
 

@@ -632,15 +632,13 @@ mod mcp {
 
     use super::*;
 
-    fn transport(url: String, token: &str) -> StreamableHttpClientTransport<reqwest::Client> {
+    fn config(url: String, token: &str) -> StreamableHttpClientTransportConfig {
         let mut headers = HashMap::new();
         headers.insert(
             axum::http::HeaderName::from_static("authorization"),
             axum::http::HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
         );
-        StreamableHttpClientTransport::from_config(
-            StreamableHttpClientTransportConfig::with_uri(url).custom_headers(headers),
-        )
+        StreamableHttpClientTransportConfig::with_uri(url).custom_headers(headers)
     }
 
     fn body(r: &CallToolResult) -> Value {
@@ -656,7 +654,13 @@ mod mcp {
     async fn the_plane_mcp_endpoint_deploys_lists_reads_logs_and_rolls_back_for_admins_only() {
         let (_f, emu) = tokio::task::spawn_blocking(|| start("")).await.unwrap();
         let url = format!("{}/fold/mcp", emu.base);
-        let client = ().serve(transport(url.clone(), ADMIN_TOKEN)).await.expect("initialize");
+        let client = ()
+            .serve(StreamableHttpClientTransport::from_config(config(
+                url.clone(),
+                ADMIN_TOKEN,
+            )))
+            .await
+            .expect("initialize");
         let mut names: Vec<String> = client
             .list_all_tools()
             .await
@@ -738,7 +742,7 @@ mod mcp {
         assert_eq!(refused.json()["code"], "FORBIDDEN");
     }
 
-    fn client_blocking() -> reqwest::blocking::Client {
+    fn client_blocking() -> &'static reqwest::blocking::Client {
         client()
     }
 }

@@ -9,9 +9,9 @@
 //! other is a tool error (`isError: true`) whose text is the plane's
 //! `{"error", "code", "details", "hint"}` body. What MCP itself refuses (an unknown tool, an
 //! argument missing, of the wrong type or unknown, a `limit` out of range) is a JSON-RPC
-//! invalid-params error naming the argument. `search_tools` and `get_tool_info` read the
-//! emulator's tool registry the way the marketplace gateway's `search_tools` and
-//! `get_tool_schema` do. Left out, since they make no sense offline: `deploy_from_description`,
+//! invalid-params error naming the argument. `search_tools` and `get_tool_info` answer from
+//! [`crate::domain::directory`], like the marketplace gateway's `search_tools` and
+//! `get_tool_schema`. Left out, since they make no sense offline: `deploy_from_description`,
 //! `create_tool`, `store_memory`, `search_memory`.
 
 use std::sync::{Arc, OnceLock};
@@ -37,8 +37,7 @@ use tower::ServiceExt as _;
 use super::access::{self, Action};
 use super::envelope::FoldError;
 use crate::domain::app::App;
-use crate::domain::versions::visible_to;
-use crate::registry::Tool as EmuTool;
+use crate::domain::directory;
 
 /// The path of the endpoint relative to the plane's base.
 const PATH: &str = "/mcp";
@@ -489,125 +488,6 @@ impl Fold {
             Err(e) => Err(plane_error(&e)),
         }
     }
-
-    // The registry tools below follow the marketplace gateway's `search_tools` and
-    // `get_tool_schema` (`crate::faces::marketplace`), whose methods are private to it.
-
-    fn visible(&self, slug: &str) -> Vec<Arc<EmuTool>> {
-        self.app
-            .registry
-            .list()
-            .into_iter()
-            .filter(|t| visible_to(&self.app.store, t, slug))
-            .collect()
-    }
-
-    fn describe(&self, t: &EmuTool) -> Value {
-        json!({
-            "id": t.id, "name": t.name, "description": t.description, "runtime": t.runtime.id(), "type": t.kind,
-            "organization": t.organization, "visibility": t.visibility,
-            "latest_version": self.app.store.published(&t.id).first().map(|v| v.version.clone()).unwrap_or_else(|| "draft".into()),
-        })
-    }
-
-    fn search(&self, slug: &str, query: &str, limit: usize) -> CallToolResult {
-        let query = query.to_lowercase();
-        let hits: Vec<Value> = self
-            .visible(slug)
-            .iter()
-            .filter(|t| {
-                query.is_empty()
-                    || t.id.to_lowercase().contains(&query)
-                    || t.name.to_lowercase().contains(&query)
-                    || t.description.to_lowercase().contains(&query)
-            })
-            .take(limit)
-            .map(|t| self.describe(t))
-            .collect();
-        CallToolResult::success(text(json!({ "tools": hits }).to_string()))
-    }
-
-    fn tool_info(&self, slug: &str, id: &str) -> Result<CallToolResult, ErrorData> {
-        let t = self
-            .visible(slug)
-            .into_iter()
-            .find(|t| t.id == id)
-            .ok_or_else(|| invalid("tool_id", format!("no tool {id:?}")))?;
-        // The declared schema wins; else it is inferred from every case that expects success,
-        // and the example is the richest such event.
-        let cases = crate::domain::cases::load_cases(&t.folder).unwrap_or_default();
-        let events: Vec<Value> = cases
-            .iter()
-            .filter(|c| {
-                c.case
-                    .expect
-                    .status_code
-                    .is_none_or(|s| (200..300).contains(&s))
-            })
-            .map(|c| c.case.event.clone())
-            .collect();
-        let example = events
-            .iter()
-            .max_by_key(|e| e.as_object().map(|o| o.len()).unwrap_or(0))
-            .cloned();
-        let input_schema = t.input_schema.clone().unwrap_or_else(|| {
-            if events.is_empty() {
-                json!({"type": "object"})
-            } else {
-                infer_from_examples(&events)
-            }
-        });
-        let mut v = self.describe(&t);
-        v["input_schema"] = input_schema;
-        v["example"] = example.map(|e| json!({"event": e})).unwrap_or(Value::Null);
-        Ok(CallToolResult::success(text(v.to_string())))
-    }
-}
-
-/// A JSON Schema of the shape several example events share: every key any of them has is a
-/// property, and the keys all of them have are required (the marketplace gateway's rule).
-fn infer_from_examples(events: &[Value]) -> Value {
-    let objects: Vec<&serde_json::Map<String, Value>> =
-        events.iter().filter_map(Value::as_object).collect();
-    if objects.len() < events.len() {
-        return infer_schema(&events[0]);
-    }
-    let mut props = serde_json::Map::new();
-    for o in &objects {
-        for (k, v) in *o {
-            props.entry(k.clone()).or_insert_with(|| infer_schema(v));
-        }
-    }
-    let required: Vec<&String> = props
-        .keys()
-        .filter(|k| objects.iter().all(|o| o.contains_key(*k)))
-        .collect();
-    let mut schema = json!({"type": "object", "properties": props});
-    if !required.is_empty() {
-        schema["required"] = json!(required);
-    }
-    schema
-}
-
-/// A JSON Schema of an example value's shape.
-fn infer_schema(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => {
-            let props: serde_json::Map<String, Value> = m
-                .iter()
-                .map(|(k, v)| (k.clone(), infer_schema(v)))
-                .collect();
-            json!({"type": "object", "properties": props})
-        }
-        Value::Array(a) => {
-            json!({"type": "array", "items": a.first().map(infer_schema).unwrap_or(json!({}))})
-        }
-        Value::String(_) => json!({"type": "string"}),
-        Value::Number(n) if n.is_i64() || n.is_u64() => json!({"type": "integer"}),
-        Value::Number(_) => json!({"type": "number"}),
-        Value::Bool(_) => json!({"type": "boolean"}),
-        Value::Null => json!({"type": "null"}),
-    }
 }
 
 impl ServerHandler for Fold {
@@ -687,14 +567,20 @@ impl ServerHandler for Fold {
                 let query = args.string("query")?;
                 let limit = args.limit(SEARCH_LIMIT)?;
                 match self.org_slug(&caller).await {
-                    Ok(slug) => self.search(&slug, &query, limit as usize),
+                    Ok(slug) => CallToolResult::success(text(
+                        directory::search(&self.app, &slug, &query, limit as usize).to_string(),
+                    )),
                     Err(refused) => refused,
                 }
             }
             "get_tool_info" => {
                 let id = args.id("tool_id")?;
                 match self.org_slug(&caller).await {
-                    Ok(slug) => self.tool_info(&slug, &id)?,
+                    Ok(slug) => {
+                        let t = directory::find(&self.app, &slug, &id)
+                            .ok_or_else(|| invalid("tool_id", format!("no tool {id:?}")))?;
+                        CallToolResult::success(text(directory::info(&self.app, &t).to_string()))
+                    }
                     Err(refused) => refused,
                 }
             }
