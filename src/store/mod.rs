@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod cortex_api;
 pub mod fold;
+pub mod fold_bindings;
 pub mod fold_runs;
 pub mod identity;
 pub mod refusals;
@@ -742,6 +743,7 @@ impl Store {
             c.execute_batch(identity::WIPE_SQL)?;
             c.execute_batch(cortex_api::WIPE_SQL)?;
             c.execute_batch(fold_runs::WIPE_SQL)?;
+            c.execute_batch(fold_bindings::WIPE_SQL)?;
             c.execute_batch(fold::WIPE_SQL)
         })
         .await?;

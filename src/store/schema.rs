@@ -110,6 +110,8 @@ const MIGRATIONS: &[&str] = &[
     super::fold::MIGRATION,
     // 8: the fold plane's activations and plans.
     super::fold_runs::MIGRATION,
+    // 9: bindings organizations defined through the fold plane's API.
+    super::fold_bindings::MIGRATION,
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

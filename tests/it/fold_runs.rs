@@ -562,6 +562,98 @@ fn key_value_and_database_bindings_keep_their_data_across_a_restart() {
 }
 
 #[test]
+fn admins_define_bindings_through_the_api_and_functions_use_them() {
+    let (_f, emu) = start("");
+    let listed = api(&emu, "GET", "/bindings", BILLING, None);
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(
+        listed.json()["bindings"][0],
+        json!({"binding": "key-value:user-store", "type": "key-value", "name": "user-store", "source": "emulator.toml", "allowed": true, "created_at": null})
+    );
+    // Only admins define bindings.
+    let body = json!({"type": "key-value", "name": "sessions"});
+    let refused = api(&emu, "POST", "/bindings", BILLING, Some(body.clone()));
+    assert_eq!(refused.status, 403);
+    assert_eq!(
+        refused.body,
+        fold(
+            "Your role does not allow this action",
+            "FORBIDDEN",
+            json!({"role": "billing-admin", "message": "defining bindings needs the admin role, not billing-admin"}),
+            None
+        )
+    );
+    // Undefined, a deploy naming it is BINDING_NOT_FOUND; defined, it deploys and runs.
+    let code = "export default { async fetch(r, env) { await env.SESSIONS.put('k', 'v'); return new Response(await env.SESSIONS.get('k')); } };";
+    let missing = api(
+        &emu,
+        "POST",
+        "/deploy",
+        ADMIN_TOKEN,
+        Some(json!({"name": "sess", "code": code, "intent": {"bindings": ["key-value:sessions"]}})),
+    );
+    assert_eq!(missing.status, 400);
+    assert_eq!(missing.json()["code"], "BINDING_NOT_FOUND");
+    let created = api(&emu, "POST", "/bindings", ADMIN_TOKEN, Some(body.clone()));
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.json()["source"], "api");
+    let again = api(&emu, "POST", "/bindings", ADMIN_TOKEN, Some(body));
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.json()["created_at"], created.json()["created_at"]);
+    deploy(&emu, "sess", code, &["key-value:sessions"]);
+    let ran = send(client().get(format!("{}/fold/run/runco/sess", emu.base)));
+    assert_eq!((ran.status, ran.body.as_str()), (200, "v"));
+    let bad = api(
+        &emu,
+        "POST",
+        "/bindings",
+        ADMIN_TOKEN,
+        Some(json!({"binding": "queue:jobs"})),
+    );
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.json()["details"]["field"], "binding");
+    // A binding from emulator.toml is not removed through the API; the API's own is.
+    let config_one = api(
+        &emu,
+        "DELETE",
+        "/bindings/key-value:user-store",
+        ADMIN_TOKEN,
+        None,
+    );
+    assert_eq!(config_one.status, 400, "{}", config_one.body);
+    let removed = api(
+        &emu,
+        "DELETE",
+        "/bindings/key-value:sessions",
+        ADMIN_TOKEN,
+        None,
+    );
+    assert_eq!(
+        removed.body,
+        r#"{"binding":"key-value:sessions","deleted":true}"#
+    );
+    let gone = api(
+        &emu,
+        "DELETE",
+        "/bindings/key-value:sessions",
+        ADMIN_TOKEN,
+        None,
+    );
+    assert_eq!(
+        (gone.status, gone.body),
+        (
+            400,
+            fold(
+                "Binding not found",
+                "BINDING_NOT_FOUND",
+                json!({"binding": "key-value:sessions"}),
+                Some("Define the binding under /bindings before deploying")
+            )
+        )
+    );
+}
+
+#[test]
 fn the_dev_loop_folder_deploys_at_start_and_on_every_save() {
     let functions = tempfile::tempdir().unwrap();
     let fold_dir = tempfile::tempdir().unwrap();

@@ -18,17 +18,19 @@ pub(crate) enum Action {
     Billing,
     /// The MCP endpoint (the docs: admin role only).
     Admin,
+    /// Define or remove a binding (the issue: created by admins).
+    Bindings,
 }
 
 /// Which roles may do what (**choice**, from the docs' role names): `admin` and `deployer`
 /// deploy, roll back, delete and replay; `admin` and `billing-admin` change the plan; `viewer`
-/// only reads; the MCP endpoint is `admin` only.
+/// only reads; the MCP endpoint and defining bindings are `admin` only.
 fn allows(role: &str, action: Action) -> bool {
     match action {
         Action::Read => true,
         Action::Deploy => matches!(role, "admin" | "deployer"),
         Action::Billing => matches!(role, "admin" | "billing-admin"),
-        Action::Admin => role == "admin",
+        Action::Admin | Action::Bindings => role == "admin",
     }
 }
 
@@ -38,6 +40,7 @@ fn refusal(role: &str, action: Action) -> String {
         Action::Deploy => format!("the {role} role cannot deploy, roll back, delete or replay"),
         Action::Billing => format!("the {role} role cannot change the plan"),
         Action::Admin => format!("the MCP endpoint needs the admin role, not {role}"),
+        Action::Bindings => format!("defining bindings needs the admin role, not {role}"),
     }
 }
 

@@ -24,9 +24,10 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 
+use super::bindings;
 use super::code;
 use super::envelope::FoldError;
-use super::functions::{check_bindings, valid_name, MAX_CODE_BYTES};
+use super::functions::{valid_name, MAX_CODE_BYTES};
 use crate::domain::app::App;
 use crate::domain::reload::{watch_folders, WatchHandle};
 use crate::store::fold::FoldVersion;
@@ -229,7 +230,7 @@ async fn deploy_folder(app: &App, org_id: &str, folder: &Path, name: &str, label
             parts.join(", ")
         }
     };
-    if let Err(e) = check_bindings(app, org_id, &bindings) {
+    if let Err(e) = bindings::check(app, org_id, &bindings).await {
         return fail(format!("{MANIFEST}: {}", binding_problem(&e)));
     }
     // The parser runs on a thread of its own and is waited for: off the async workers.
@@ -332,12 +333,12 @@ fn code_problem(details: &serde_json::Value) -> String {
     }
 }
 
-/// What [`check_bindings`] refused, in words for the terminal.
+/// What [`bindings::check`] refused, in words for the terminal.
 fn binding_problem(e: &FoldError) -> String {
     let binding = e.details["binding"].as_str().unwrap_or_default();
     match e.id {
         "F-binding-missing" => {
-            format!("binding {binding:?} is not defined under [fold] bindings in emulator.toml")
+            format!("binding {binding:?} is not defined under [fold] bindings in emulator.toml nor through POST /bindings")
         }
         "F-binding-denied" => format!(
             "binding {binding:?} is not in the allowed_bindings of organization {} in emulator.toml",

@@ -86,7 +86,7 @@ pub(crate) async fn deploy(
         ));
     }
     let bindings = req.intent.map(|i| i.bindings).unwrap_or_default();
-    check_bindings(&app, &token.org_id, &bindings)?;
+    super::bindings::check(&app, &token.org_id, &bindings).await?;
     code::check(&code).map_err(|d| FoldError::details("F-code", d))?;
     let hash = format!("{:x}", Sha256::digest(code.as_bytes()));
     let deployed = app
@@ -108,43 +108,6 @@ pub(crate) async fn deploy(
         "deployed_at": f.updated_at,
     });
     Ok((status, Json(body)).into_response())
-}
-
-/// Each binding must be defined (`[fold] bindings`) and allowed for the organization.
-pub(crate) fn check_bindings(
-    app: &App,
-    org_id: &str,
-    bindings: &[String],
-) -> Result<(), FoldError> {
-    let org = app.store.org(org_id).map(|o| o.slug).unwrap_or_default();
-    let allowed = app
-        .config
-        .organizations
-        .iter()
-        .find(|o| o.slug == org)
-        .map(|o| o.allowed_bindings.clone())
-        .unwrap_or_default();
-    for b in bindings {
-        if !crate::config::valid_binding(b) {
-            return Err(FoldError::field(
-                "intent.bindings",
-                format!("{b:?} is not TYPE:name (key-value:<name> or database:<name>)"),
-            ));
-        }
-        if !app.config.fold.bindings.contains(b) {
-            return Err(FoldError::details(
-                "F-binding-missing",
-                json!({"binding": b}),
-            ));
-        }
-        if !allowed.contains(b) {
-            return Err(FoldError::details(
-                "F-binding-denied",
-                json!({"binding": b, "organization": org}),
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// Where a function is dispatched by host: `http://{organization}.localhost:{port}/{name}`.

@@ -6,14 +6,15 @@
 //!
 //! Map: `envelope` (the error body), `access` (tokens, roles, expiry on the test clock),
 //! `code` (module checks with Boa's parser, nothing run), `functions` (deploy, rollback,
-//! listing), `dispatch` (running a function, its activation), `activations` (history,
+//! listing), `bindings` (defining them, the deploy check), `dispatch` (running a function, its activation), `activations` (history,
 //! replay, logs, diagnose), `plans` (caps, plan changes, usage), `limits` (rate limit),
 //! `folder` (the dev-loop folder), `mcp` (the plane's MCP endpoint).
-//! Storage is `crate::store::fold` and `crate::store::fold_runs`; functions run on the
+//! Storage is `crate::store::fold`, `crate::store::fold_runs` and `crate::store::fold_bindings`; functions run on the
 //! JavaScript worker pool (`crate::runtime::workers_module`).
 
 mod access;
 mod activations;
+mod bindings;
 mod code;
 mod dispatch;
 mod envelope;
@@ -44,6 +45,11 @@ const MAX_DISPATCH_BODY: usize = functions::MAX_CODE_BYTES * 2 + 64 * 1024;
 pub(crate) fn router(app: &Arc<App>) -> Router<Arc<App>> {
     Router::new()
         .route("/deploy", post(functions::deploy))
+        .route("/bindings", get(bindings::list).post(bindings::define))
+        .route(
+            "/bindings/{binding}",
+            axum::routing::delete(bindings::remove),
+        )
         .route("/rollback", post(functions::rollback))
         .route("/functions", get(functions::list))
         .route(
