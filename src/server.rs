@@ -315,6 +315,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let planes = bind_planes(&app).await?;
     let _watch = start_background(&app, true);
     let _fold_watch = start_fold_folder(&app, true).await;
+    let stops = stop_requests()?;
     print!("{}", banner(&app, addr, t0.elapsed()));
     let (stop_planes, planes_stopped) = tokio::sync::watch::channel(false);
     let read_timeout = Duration::from_secs(app.config.server.read_timeout_secs.max(1));
@@ -336,39 +337,63 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     use std::io::Write;
     let _ = std::io::stdout().flush();
     let _runtime_file = crate::domain::running::announce(&app.config, addr);
-    let shutdown = async {
-        shutdown_signal().await;
-        let _ = stop_planes.send(true);
-        eprintln!(
-            "cortex-emu: shutting down; waiting for runs in flight (Ctrl-C again to stop now)"
-        );
+    let shutdown = {
+        let mut requests = stops.clone();
+        async move {
+            let _ = requests.wait_for(|n| *n >= 1).await;
+            let _ = stop_planes.send(true);
+            eprintln!(
+                "cortex-emu: shutting down; waiting for runs in flight (Ctrl-C again to stop now)"
+            );
+        }
     };
-    run_until(app, listener, shutdown, shutdown_signal()).await
+    let grace = {
+        let mut requests = stops;
+        async move {
+            let _ = requests.wait_for(|n| *n >= 2).await;
+        }
+    };
+    run_until(app, listener, shutdown, grace).await
 }
 
-/// Ctrl-C, SIGTERM, or (with `CORTEX_EMU_STDIN_LIFELINE=1`, for harnesses that embed the
-/// emulator as a child process) the end of standard input.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("install SIGTERM handler");
-    let lifeline = async {
-        if std::env::var_os("CORTEX_EMU_STDIN_LIFELINE").is_some_and(|v| !v.is_empty()) {
-            use tokio::io::AsyncReadExt;
-            let mut stdin = tokio::io::stdin();
+/// Counts requests to stop from the moment it is called: every Ctrl-C or SIGTERM adds one (the
+/// first drains, the second stops at once), and, with `CORTEX_EMU_STDIN_LIFELINE=1` (for
+/// harnesses that embed the emulator as a child process), the end of standard input counts as
+/// both, since nobody is left to wait for.
+///
+/// The handlers are installed here, before the ready line, so a signal sent as soon as the
+/// banner is out is never lost to the default action, and a second signal sent right after
+/// "shutting down" is counted even if nothing polls for it yet. Standard input is read on a
+/// plain thread, not tokio's blocking pool, whose shutdown would wait for that read forever.
+fn stop_requests() -> std::io::Result<tokio::sync::watch::Receiver<u32>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let (count, requests) = tokio::sync::watch::channel(0u32);
+    let count = Arc::new(count);
+    let signals = count.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                Some(()) = interrupt.recv() => {}
+                Some(()) = terminate.recv() => {}
+                else => break,
+            }
+            signals.send_modify(|n| *n += 1);
+        }
+    });
+    if std::env::var_os("CORTEX_EMU_STDIN_LIFELINE").is_some_and(|v| !v.is_empty()) {
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut stdin = std::io::stdin();
             let mut buf = [0u8; 64];
-            while let Ok(n) = stdin.read(&mut buf).await {
+            while let Ok(n) = stdin.read(&mut buf) {
                 if n == 0 {
                     break;
                 }
             }
-        } else {
-            std::future::pending::<()>().await;
-        }
-    };
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term.recv() => {}
-        _ = lifeline => {}
+            count.send_modify(|n| *n = (*n).max(2));
+        });
     }
+    Ok(requests)
 }

@@ -262,8 +262,19 @@ impl Emu {
     }
 
     /// Waits for the process to end by itself.
-    pub fn wait_exit(&mut self) {
-        let _ = self.child.wait();
+    /// Waits for the emulator to exit and returns how; the bound only keeps a process that
+    /// never exits from hanging the suite (it fails the test instead).
+    pub fn wait_exit(&mut self) -> std::process::ExitStatus {
+        for _ in 0..6000 {
+            if let Some(status) = self.child.try_wait().expect("wait for the emulator") {
+                return status;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!(
+            "the emulator did not exit:\n{}",
+            self.output.lock().unwrap()
+        );
     }
 
     pub fn kill_hard(&mut self) {

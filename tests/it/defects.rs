@@ -310,6 +310,20 @@ fn a_forced_shutdown_records_a_run_in_flight_once() {
 
 // Issue 10: the offline CI harness must not pass by mistake.
 
+/// Issue 14: with `CORTEX_EMU_STDIN_LIFELINE=1` and standard input still open, SIGTERM printed
+/// "shutting down" and the process never exited (the stdin read held tokio's blocking pool).
+#[test]
+fn sigterm_stops_an_idle_emulator_whose_stdin_lifeline_is_still_open() {
+    let functions = tempfile::tempdir().unwrap();
+    let mut emu = Emu::start_with(functions.path(), &config_text(""));
+    unsafe {
+        libc::kill(emu.pid() as i32, libc::SIGTERM);
+    }
+    emu.wait_for("shutting down");
+    let status = emu.wait_exit();
+    assert!(status.success(), "{status:?}");
+}
+
 fn test_cmd(functions: &Path, extra: &[&str]) -> std::process::Output {
     Command::new(binary())
         .args(["--in-memory", "--functions"])
