@@ -30,6 +30,11 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "when set, the server also stops when its standard input closes (for harnesses that run \
          it as a child process)",
     ),
+    (
+        HTTP_MODE_ENV,
+        "outbound HTTP of tools with `http = true`: `replay` (from cassettes), `record` or \
+         `live` (overrides [network] mode)",
+    ),
     ("NO_COLOR", "no colour in terminal output (no-color.org)"),
 ];
 
@@ -51,6 +56,9 @@ pub struct ServeOptions {
 /// Reads the configuration (`--config`, else `./emulator.toml` when present, else defaults),
 /// applies the command-line overrides and resolves every path to an absolute one, once: nothing
 /// later depends on the working directory.
+/// The variable that overrides `[network] mode`.
+pub const HTTP_MODE_ENV: &str = "CORTEX_EMU_HTTP_MODE";
+
 pub fn load_config(opts: &ServeOptions) -> Result<Config, ConfigError> {
     let path = match &opts.config {
         Some(p) => Some(p.clone()),
@@ -80,6 +88,19 @@ pub fn load_config(opts: &ServeOptions) -> Result<Config, ConfigError> {
         .as_ref()
         .map(|d| absolute(&config.resolve(d)));
     config.state.in_memory |= opts.in_memory;
+    if let Some(mode) = std::env::var_os(HTTP_MODE_ENV).filter(|v| !v.is_empty()) {
+        let mode = mode.to_string_lossy();
+        config.network.mode = match mode.as_ref() {
+            "live" => crate::protocol::NetworkMode::Live,
+            "record" => crate::protocol::NetworkMode::Record,
+            "replay" => crate::protocol::NetworkMode::Replay,
+            other => {
+                return Err(ConfigError(format!(
+                    "{HTTP_MODE_ENV}={other:?} is not a network mode\n  hint: live, record or replay"
+                )))
+            }
+        };
+    }
     config.state.import = opts.import.as_ref().map(|d| absolute(&cwd.join(d)));
     if config.organizations.is_empty() {
         config.organizations.push(OrganizationConfig {
@@ -143,9 +164,21 @@ pub struct Config {
     /// The control planes' own ports (each is always mounted under its prefix on the main port).
     pub planes: PlanesConfig,
     pub fold: FoldConfig,
+    /// `[network]`: how tools with `http = true` reach the network.
+    pub network: NetworkConfig,
     /// Where the file was read from; relative paths in it resolve against its folder.
     #[serde(skip)]
     pub base_dir: PathBuf,
+}
+
+/// `[network]`: outbound HTTP of tools with `http = true` (README "Outbound HTTP").
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkConfig {
+    /// `replay` (the default: answered from `<tool>/http/*.json` only), `record` (the real
+    /// network, every exchange saved there) or `live` (the real network, nothing saved).
+    /// `CORTEX_EMU_HTTP_MODE` overrides it.
+    pub mode: crate::protocol::NetworkMode,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

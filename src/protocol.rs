@@ -38,6 +38,54 @@ pub struct WireJob {
     /// `event` as its request (see [`FoldRequest`]) and these bindings in its `env`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fold: Option<FoldCall>,
+    /// How outbound HTTP is answered; `None` when the tool may not call out (`http = false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<Network>,
+}
+
+/// What an outbound request of a run may reach, and where its cassettes are.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Network {
+    pub mode: NetworkMode,
+    /// Absolute path of the tool's cassette folder (`<tool>/http`).
+    pub cassettes: String,
+}
+
+/// The three ways outbound HTTP is answered (README "Outbound HTTP").
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum NetworkMode {
+    /// The real network.
+    Live,
+    /// The real network, and every exchange saved as a cassette.
+    Record,
+    /// Only the cassettes answer (the default: offline and in CI).
+    #[default]
+    Replay,
+}
+
+impl NetworkMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NetworkMode::Live => "live",
+            NetworkMode::Record => "record",
+            NetworkMode::Replay => "replay",
+        }
+    }
+}
+
+/// One outbound request a run made, as its activation lists it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Exchange {
+    pub method: String,
+    pub url: String,
+    /// The response's status; `None` when no response came (refused, unmatched, failed).
+    pub status: Option<u16>,
+    pub duration_ms: f64,
+    /// `live`, `recorded` (live and saved), `cassette` (replayed) or `refused`.
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// What a fold run needs beyond a tool run.
@@ -129,6 +177,9 @@ pub struct RunResult {
     pub error: Option<String>,
     /// Handler time measured inside the worker, in milliseconds.
     pub duration_ms: f64,
+    /// The outbound requests the run made, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exchanges: Vec<Exchange>,
 }
 
 impl RunResult {
@@ -141,6 +192,7 @@ impl RunResult {
             logs: String::new(),
             error: None,
             duration_ms: 0.0,
+            exchanges: Vec::new(),
         }
     }
 
@@ -152,6 +204,7 @@ impl RunResult {
             logs,
             error: Some(error),
             duration_ms: 0.0,
+            exchanges: Vec::new(),
         }
     }
 }

@@ -294,6 +294,7 @@ fn hello_job(runtime: Runtime) -> (Bundle, WireJob) {
         log_limit: 65536,
         check: false,
         fold: None,
+        network: None,
     };
     (bundle, job)
 }

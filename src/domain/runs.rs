@@ -12,7 +12,7 @@ use crate::catalogue::{envelope, Catalogue, GatewayError};
 use crate::domain::app::App;
 use crate::domain::billing::{compute_micros, fee_micros};
 use crate::domain::versions::Target;
-use crate::protocol::{RunContext, RunResult, RunStatus, WireJob};
+use crate::protocol::{Network, NetworkMode, RunContext, RunResult, RunStatus, WireJob};
 use crate::registry::{Bundle, Tool};
 use crate::store::{Activation, KeyRecord, StoreError};
 
@@ -81,6 +81,7 @@ async fn execute_here(
         org_slug,
         &app.secrets.read().unwrap().clone(),
         app.config.executor.log_limit_bytes,
+        app.config.network.mode,
     );
     let started_at = app.clock.rfc3339();
     let draft = |status: &str, error: Option<String>| Activation {
@@ -226,6 +227,7 @@ pub(crate) fn job_for(
     org_slug: &str,
     secrets: &BTreeMap<String, String>,
     log_limit: usize,
+    network: NetworkMode,
 ) -> WireJob {
     WireJob {
         code_hash: bundle.hash.clone(),
@@ -249,6 +251,11 @@ pub(crate) fn job_for(
         log_limit,
         check: false,
         fold: None,
+        // Cassettes live beside the code, in `<tool>/http/` (not part of the bundle).
+        network: tool.http.then(|| Network {
+            mode: network,
+            cassettes: tool.folder.join("http").to_string_lossy().into_owned(),
+        }),
     }
 }
 

@@ -163,6 +163,7 @@ impl Executor {
             log_limit: 0,
             check: true,
             fold: None,
+            network: None,
         };
         let r = self.run(runtime, job, bundle).await;
         match r.status {
@@ -473,6 +474,7 @@ fn timed_out(elapsed: Duration, timeout_ms: u64) -> RunResult {
         ),
         error: Some(format!("timeout after {timeout_ms} ms")),
         duration_ms: elapsed.as_secs_f64() * 1000.0,
+        exchanges: Vec::new(),
     }
 }
 

@@ -74,7 +74,9 @@ impl Session {
             Some(files) => {
                 crate::runtime::tap::begin(job.log_limit);
                 alloc::limit_from_now(job.memory_mb as usize * 1024 * 1024);
-                let result = self.engine.run(&files, &job);
+                crate::runtime::outbound::begin(&job);
+                let mut result = self.engine.run(&files, &job);
+                result.exchanges = crate::runtime::outbound::finish();
                 alloc::clear_limit();
                 WireReply::Done(cap(self.runtime, result, job.log_limit))
             }

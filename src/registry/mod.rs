@@ -338,8 +338,8 @@ fn read_bundle(folder: &Path, runtime: Runtime) -> Result<Bundle, String> {
             }
             let Ok(meta) = entry.metadata() else { continue };
             if meta.is_dir() {
-                // Test cases are not part of the code.
-                if rel != "tests" {
+                // Test cases and cassettes are not part of the code.
+                if rel != "tests" && rel != "http" {
                     stack.push(path);
                 }
                 continue;

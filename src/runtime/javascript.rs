@@ -57,6 +57,7 @@ fn base_context() -> JsResult<Context> {
     ctx.runtime_limits_mut()
         .set_recursion_limit(RECURSION_LIMIT);
     install_console(&mut ctx)?;
+    install_fetch(&mut ctx)?;
     let keys = ctx
         .intrinsics()
         .constructors()
@@ -229,6 +230,34 @@ fn install_process_env(ctx: &mut Context, job: &WireJob) -> JsResult<()> {
     let process = JsObject::with_object_proto(ctx.intrinsics());
     process.set(js_string!("env"), env, false, ctx)?;
     ctx.register_global_property(js_string!("process"), process, Attribute::all())
+}
+
+/// The platform's synchronous `fetch` (`fetch_shim.js` over the host's [`super::outbound`]).
+fn install_fetch(ctx: &mut Context) -> JsResult<()> {
+    let host = boa_engine::object::FunctionObjectBuilder::new(
+        ctx.realm(),
+        NativeFunction::from_fn_ptr(host_fetch),
+    )
+    .name(js_string!("__cortex_fetch"))
+    .length(1)
+    .build();
+    ctx.register_global_property(js_string!("__cortex_fetch"), host, Attribute::all())?;
+    ctx.eval(boa_engine::Source::from_bytes(FETCH_SHIM))?;
+    Ok(())
+}
+
+const FETCH_SHIM: &str = include_str!("fetch_shim.js");
+
+fn host_fetch(_this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let request = args
+        .first()
+        .cloned()
+        .unwrap_or_default()
+        .to_string(ctx)?
+        .to_std_string_escaped();
+    Ok(JsValue::from(JsString::from(
+        super::outbound::fetch_json(&request).as_str(),
+    )))
 }
 
 fn install_console(ctx: &mut Context) -> JsResult<()> {

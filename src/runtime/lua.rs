@@ -188,6 +188,7 @@ fn base_vm() -> mlua::Result<Lua> {
 
     let json = json_module(&lua)?;
     g.set("json", json.clone())?;
+    g.set("fetch", fetch_function(&lua, json.clone())?)?;
     g.set(
         "require",
         lua.create_function(move |_, name: String| {
@@ -201,6 +202,64 @@ fn base_vm() -> mlua::Result<Lua> {
         })?,
     )?;
     Ok(lua)
+}
+
+/// The platform's synchronous `fetch(url, {method, headers, body})` (PLATFORM.md §2.1) over
+/// the host's [`super::outbound`]: a table `{status, statusText, ok, headers, body, url}` with
+/// `text()` and `json()` methods. A body given as a table is sent as JSON.
+fn fetch_function(lua: &Lua, json: Table) -> mlua::Result<Function> {
+    lua.create_function(move |lua, (url, opts): (String, Option<Table>)| {
+        let mut request = super::outbound::OutRequest {
+            method: "GET".into(),
+            url,
+            headers: Vec::new(),
+            body: None,
+        };
+        if let Some(opts) = opts {
+            if let Some(m) = opts.get::<Option<String>>("method")? {
+                request.method = m;
+            }
+            if let Some(h) = opts.get::<Option<Table>>("headers")? {
+                for pair in h.pairs::<String, String>() {
+                    request.headers.push(pair?);
+                }
+            }
+            request.body = match opts.get::<LuaValue>("body")? {
+                LuaValue::Nil => None,
+                LuaValue::String(s) => Some(s.to_str()?.to_string()),
+                LuaValue::Table(t) => {
+                    let encode: Function = json.get("encode")?;
+                    Some(encode.call::<String>(t)?)
+                }
+                other => Some(other.to_string()?),
+            };
+        }
+        let response = super::outbound::fetch(request).map_err(mlua::Error::runtime)?;
+        let t = lua.create_table()?;
+        t.set("status", response.status)?;
+        t.set("statusText", response.status_text)?;
+        t.set("ok", (200..300).contains(&response.status))?;
+        let headers = lua.create_table()?;
+        for (k, v) in response.headers {
+            let joined = match headers.get::<Option<String>>(k.as_str())? {
+                Some(before) => format!("{before}, {v}"),
+                None => v,
+            };
+            headers.set(k, joined)?;
+        }
+        t.set("headers", headers)?;
+        t.set("body", response.body.clone())?;
+        t.set("url", response.url)?;
+        let body = response.body.clone();
+        t.set("text", lua.create_function(move |_, _: LuaValue| Ok(body.clone()))?)?;
+        let decode: Function = json.get("decode")?;
+        let body = response.body;
+        t.set(
+            "json",
+            lua.create_function(move |_, _: LuaValue| decode.call::<LuaValue>(body.clone()))?,
+        )?;
+        Ok(t)
+    })
 }
 
 /// The run's own parts: memory limit, environment, captured `print`.

@@ -5,6 +5,7 @@ pub(crate) mod fold_bindings;
 pub mod javascript;
 mod js_errors;
 pub mod lua;
+pub mod outbound;
 pub mod python;
 pub mod tap;
 pub(crate) mod v8_wording;
@@ -143,6 +144,7 @@ pub fn finished(n: Normalized, mut logs: String, duration_ms: f64, log_limit: us
         logs,
         error: None,
         duration_ms,
+        exchanges: Vec::new(),
     }
 }
 

@@ -14,6 +14,8 @@ use super::{Engine, Files};
 use crate::protocol::{RunResult, RunStatus, WireJob};
 
 const PRELUDE: &str = include_str!("python_prelude.py");
+/// `_socket`, `select` and `ssl` over [`super::outbound`] (virtual HTTP connections).
+const NETWORK: &str = include_str!("python_network.py");
 
 pub struct PythonEngine {
     interp: Interpreter,
@@ -76,6 +78,15 @@ impl PythonEngine {
                 .set_item("_host_tap", tap.into(), vm)
                 .map_err(|e| exception_text(vm, e))?;
             vm.run_string(scope.clone(), PRELUDE, "<cortex-emu harness>".to_owned())
+                .map_err(|e| exception_text(vm, e))?;
+            let fetch = vm.new_function("fetch", |request: rustpython_vm::builtins::PyStrRef| {
+                super::outbound::fetch_json(&request.to_string_lossy())
+            });
+            scope
+                .globals
+                .set_item("_host_fetch", fetch.into(), vm)
+                .map_err(|e| exception_text(vm, e))?;
+            vm.run_string(scope.clone(), NETWORK, "<cortex-emu network>".to_owned())
                 .map_err(|e| exception_text(vm, e))?;
             let get = |name: &str| -> Result<PyObjectRef, String> {
                 scope
@@ -186,6 +197,7 @@ impl Engine for PythonEngine {
                 logs: o.logs,
                 error: o.error,
                 duration_ms: o.duration_ms,
+                exchanges: Vec::new(),
             },
             Err(e) => RunResult::failed(
                 crate::catalogue::handler::python(

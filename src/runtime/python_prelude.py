@@ -169,13 +169,43 @@ _os.getcwd = lambda: _TOOL_ROOT
 _os.getpid = lambda: 1
 _os.cpu_count = lambda: 2
 _os.stat = _stat
+_os.stat_result = _StatResult
 _os.lstat = _stat
 _os.listdir = _listdir
 _os.error = OSError
 _os.register_at_fork = lambda **kwargs: None
 for _name in ("system", "popen", "remove", "unlink", "rmdir", "mkdir", "makedirs", "rename", "chdir",
-              "kill", "execv", "execve", "spawnv", "putenv", "unsetenv", "chmod", "walk", "scandir"):
+              "kill", "execv", "execve", "spawnv", "putenv", "unsetenv", "chmod", "walk", "scandir",
+              "open", "close", "read", "write", "fstat", "readlink", "link", "symlink", "utime",
+              "chown", "lchown", "access", "lseek", "dup", "dup2", "pipe", "fork", "waitpid",
+              "truncate", "ftruncate", "fsync", "replace", "removedirs", "renames", "chroot",
+              "fchmod", "fchown", "mkfifo", "mknod", "killpg", "setsid", "getpgid", "nice",
+              "get_terminal_size", "statvfs", "fdopen", "isatty", "ttyname", "openpty",
+              "sendfile", "copy_file_range", "posix_spawn", "posix_spawnp", "execvp", "execvpe",
+              "execl", "execlp", "spawnl", "wait", "wait3", "wait4", "waitstatus_to_exitcode",
+              "WIFEXITED", "WEXITSTATUS", "WIFSIGNALED", "WTERMSIG", "WIFSTOPPED", "WSTOPSIG"):
     setattr(_os, _name, _unsupported(_name))
+# Constants and capability sets that standard modules (tempfile, shutil, pathlib, subprocess)
+# read when they are imported; the calls behind them are refused above.
+for _name, _value in dict(
+        O_RDONLY=0, O_WRONLY=1, O_RDWR=2, O_CREAT=64, O_EXCL=128, O_NOCTTY=256, O_TRUNC=512,
+        O_APPEND=1024, O_NONBLOCK=2048, O_DSYNC=4096, O_SYNC=1052672, O_DIRECTORY=65536,
+        O_NOFOLLOW=131072, O_CLOEXEC=524288, O_ACCMODE=3, F_OK=0, R_OK=4, W_OK=2, X_OK=1,
+        SEEK_SET=0, SEEK_CUR=1, SEEK_END=2, EX_OK=0, WNOHANG=1, P_NOWAIT=1, P_WAIT=0,
+        ST_RDONLY=1).items():
+    setattr(_os, _name, _value)
+_os.supports_fd = set()
+_os.supports_dir_fd = set()
+_os.supports_follow_symlinks = set()
+_os.supports_effective_ids = set()
+_os._have_functions = []
+_os.getuid = _os.geteuid = _os.getgid = _os.getegid = lambda: 1000
+_os.getppid = lambda: 0
+_os.getlogin = lambda: "sbx_user"
+_os.umask = lambda mask: 0o022
+_os.uname = lambda: ("Linux", "localhost", "", "", "x86_64")
+_os.times = lambda: (time.process_time(), 0.0, 0.0, 0.0, time.monotonic())
+_os.get_exec_path = lambda env=None: ["/usr/bin", "/bin"]
 import abc as _abc
 
 

@@ -86,6 +86,7 @@ pub(super) fn run(
             logs,
             error: None,
             duration_ms,
+            exchanges: Vec::new(),
         },
         Err(f) => {
             push_log(&mut logs, &format!("{}\n", f.full), job.log_limit);

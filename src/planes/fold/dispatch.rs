@@ -119,6 +119,7 @@ pub(crate) async fn run_function(
         log_limit: app.config.executor.log_limit_bytes,
         check: false,
         fold: Some(FoldCall { bindings }),
+        network: None,
     };
     let triggered_at = app.clock.rfc3339();
     let result = app.executor.run(Runtime::Javascript, job, bundle).await;
