@@ -96,8 +96,8 @@ pub fn load_config(opts: &ServeOptions) -> Result<Config, ConfigError> {
             "replay" => crate::protocol::NetworkMode::Replay,
             other => {
                 return Err(ConfigError(format!(
-                    "{HTTP_MODE_ENV}={other:?} is not a network mode\n  hint: live, record or replay"
-                )))
+                "{HTTP_MODE_ENV}={other:?} is not a network mode\n  hint: live, record or replay"
+            )))
             }
         };
     }

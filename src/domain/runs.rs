@@ -102,6 +102,7 @@ async fn execute_here(
         started_at: started_at.clone(),
         finished_at: String::new(),
         injected: false,
+        exchanges: "[]".into(),
     };
     let guard = key.map(|k| {
         let mut interrupted = draft("interrupted", Some("interrupted by shutdown".into()));
@@ -148,6 +149,7 @@ async fn execute_here(
         logs: result.logs.clone(),
         error: result.error.clone(),
         finished_at: app.clock.rfc3339(),
+        exchanges: serde_json::to_string(&result.exchanges).unwrap_or_else(|_| "[]".into()),
         ..draft("", None)
     };
     if key.is_some() && !app.quiet {

@@ -130,6 +130,7 @@ async fn record_injected(
         started_at: now.clone(),
         finished_at: now,
         injected: true,
+        exchanges: "[]".into(),
     };
     let id = a.id.clone();
     let live = Arc::new(a.clone());

@@ -251,7 +251,10 @@ fn fetch_function(lua: &Lua, json: Table) -> mlua::Result<Function> {
         t.set("body", response.body.clone())?;
         t.set("url", response.url)?;
         let body = response.body.clone();
-        t.set("text", lua.create_function(move |_, _: LuaValue| Ok(body.clone()))?)?;
+        t.set(
+            "text",
+            lua.create_function(move |_, _: LuaValue| Ok(body.clone()))?,
+        )?;
         let decode: Function = json.get("decode")?;
         let body = response.body;
         t.set(

@@ -327,7 +327,10 @@ fn replay(
         .headers
         .iter()
         .map(|(k, v)| {
-            let v = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+            let v = v
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| v.to_string());
             (k.to_ascii_lowercase(), v)
         })
         .collect();
@@ -377,7 +380,10 @@ fn cassette_name(method: &str, url: &str, body: Option<&str>) -> String {
     h.update(url.as_bytes());
     h.update([0]);
     h.update(body.unwrap_or("").as_bytes());
-    let hash: String = h.finalize()[..4].iter().map(|b| format!("{b:02x}")).collect();
+    let hash: String = h.finalize()[..4]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     format!("{}-{place}-{hash}.json", method.to_ascii_lowercase())
 }
 

@@ -94,6 +94,8 @@ pub struct Activation {
     pub finished_at: String,
     /// Answered by fault injection: the handler did not run.
     pub injected: bool,
+    /// The outbound HTTP requests the run made, a JSON array of [`crate::protocol::Exchange`].
+    pub exchanges: String,
 }
 
 pub struct Store {
@@ -569,12 +571,12 @@ impl Store {
             c.prepare_cached(
                 "INSERT INTO activations (id, seq, org_id, tool_id, version, code_hash, runtime, status,
                     status_code, duration_ms, cost_micros, event, response, logs, error, started_at, finished_at,
-                    injected)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                    injected, exchanges)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
             )?
             .execute(params![a.id, seq, a.org_id, a.tool_id, a.version, a.code_hash, a.runtime, a.status,
                         a.status_code, a.duration_ms, a.cost_micros, a.event, a.response, a.logs,
-                        a.error, a.started_at, a.finished_at, a.injected])?;
+                        a.error, a.started_at, a.finished_at, a.injected, a.exchanges])?;
             c.prepare_cached(
                 "INSERT INTO ledger (org_id, amount_micros, label, activation_id, created_at)
                  VALUES (?1, ?2, 'Execution', ?3, ?4)",

@@ -112,6 +112,8 @@ const MIGRATIONS: &[&str] = &[
     super::fold_runs::MIGRATION,
     // 9: bindings organizations defined through the fold plane's API.
     super::fold_bindings::MIGRATION,
+    // 10: the outbound HTTP requests of each run.
+    "ALTER TABLE activations ADD COLUMN exchanges TEXT NOT NULL DEFAULT '[]';",
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -18,6 +18,7 @@ mod layers;
 mod limits;
 mod marketplace;
 mod mcp;
+mod outbound;
 mod persistence;
 mod rmcp_client;
 mod runtimes;

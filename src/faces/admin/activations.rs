@@ -36,6 +36,7 @@ pub fn activation_json(state: &App, a: &crate::store::Activation, full: bool) ->
         v["response"] = parse(&a.response);
         v["logs"] = json!(a.logs);
         v["error"] = json!(a.error);
+        v["http"] = serde_json::from_str(&a.exchanges).unwrap_or_else(|_| json!([]));
     }
     v
 }
