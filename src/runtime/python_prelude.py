@@ -214,6 +214,9 @@ class _PathLike(_abc.ABC):
     def __subclasshook__(cls, subclass):
         return hasattr(subclass, "__fspath__") or NotImplemented
 
+    # `os.PathLike[str]` in annotations, as on CPython.
+    __class_getitem__ = classmethod(types.GenericAlias)
+
 
 _os.PathLike = _PathLike
 sys.modules["os"] = _os
