@@ -69,11 +69,7 @@ pub async fn test(
     let selectors: Vec<Selector> = only.iter().map(|s| Selector::parse(s)).collect();
     for sel in &selectors {
         let Some(tool) = state.registry.get(&sel.tool) else {
-            anyhow::bail!(
-                "no tool with id {:?} in {}",
-                sel.tool,
-                state.config.functions.dir.display()
-            );
+            return Err(unknown_tool(&state, &sel.tool));
         };
         if let Some(case) = &sel.case {
             let cases =
@@ -312,10 +308,7 @@ pub async fn invoke(
     }
     let state = offline(&opts, false)?;
     let Some(t) = state.registry.get(&tool) else {
-        anyhow::bail!(
-            "no tool with id {tool:?} in {}",
-            state.config.functions.dir.display()
-        );
+        return Err(unknown_tool(&state, &tool));
     };
     let mut request = RunRequest::new(Caller::Local, t.id.clone(), event);
     request.version = version.clone();
@@ -399,10 +392,7 @@ pub async fn publish(
     // No emulator is running: publish into the state file directly.
     let state = offline(&opts, false)?;
     let Some(t) = state.registry.get(&tool) else {
-        anyhow::bail!(
-            "no tool with id {tool:?} in {}",
-            state.config.functions.dir.display()
-        );
+        return Err(unknown_tool(&state, &tool));
     };
     let result = publish_tool(&state, &t, bump, visibility).await;
     state.store.close();
@@ -424,5 +414,24 @@ pub async fn publish(
             Ok(1)
         }
         Err(e) => Err(anyhow::anyhow!("{e}")),
+    }
+}
+
+/// No tool has that id: say why when a folder of that name failed to load (a bad `tool.toml`
+/// would otherwise read as a typo in the id).
+fn unknown_tool(state: &App, id: &str) -> anyhow::Error {
+    let dir = &state.config.functions.dir;
+    let problem = state.registry.problems().into_iter().find(|p| {
+        std::path::Path::new(&p.folder)
+            .file_name()
+            .is_some_and(|n| n == id)
+    });
+    match problem {
+        Some(p) => anyhow::anyhow!(
+            "tool {id:?} in {} did not load: {}",
+            dir.display(),
+            p.message
+        ),
+        None => anyhow::anyhow!("no tool with id {id:?} in {}", dir.display()),
     }
 }

@@ -462,8 +462,10 @@ pub fn clean_message(full: &str) -> String {
     static PREFIX: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     static VAR51: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     static VAR54: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let prefix = PREFIX
-        .get_or_init(|| regex::Regex::new(r#"^(?:\[string "[^"]*"\]|[^:\s]+):\d+: "#).unwrap());
+    let prefix = PREFIX.get_or_init(|| {
+        // `chunk:line: `, or a bare `file.lua: ` (a missing entry point has no line).
+        regex::Regex::new(r#"^(?:(?:\[string "[^"]*"\]|[^:\s]+):\d+|[^:\s]+\.lua): "#).unwrap()
+    });
     let var51 = VAR51.get_or_init(|| {
         regex::Regex::new(r"attempt to ([a-z ]+?) (?:global|local|field|upvalue|method|constant) '[^']*' \(a (\w+) value\)").unwrap()
     });
@@ -493,6 +495,14 @@ mod tests {
             "attempt to index a nil value"
         );
         assert_eq!(clean_message("cortexone_function.lua:9: boom"), "boom");
+        // Issue 14: a missing handler is reported without a line, and without the chunk too.
+        assert_eq!(
+            clean_message(
+                "cortexone_function.lua: attempt to call a nil value (global 'cortexone_handler')"
+            ),
+            "attempt to call a nil value"
+        );
+        assert_eq!(clean_message("boom: not a chunk"), "boom: not a chunk");
         assert_eq!(
             clean_message("cortexone_function.lua:2: attempt to perform arithmetic on local 'a' (a table value)"),
             "attempt to perform arithmetic on a table value"

@@ -570,3 +570,31 @@ fn logs_take_a_unique_id_prefix_and_show_the_whole_error() {
     let (status, _) = emu.admin("GET", "/activations/%25", None, Some(ADMIN));
     assert_eq!(status, 404);
 }
+
+/// `cortex-emu invoke` on a folder whose `tool.toml` is wrong says why it did not load, instead
+/// of "no tool with id", which reads as a typo.
+#[test]
+fn invoking_a_tool_that_did_not_load_says_why() {
+    let functions = tempfile::tempdir().unwrap();
+    write_tool(
+        functions.path(),
+        "heavy",
+        "cortexone_function.py",
+        "def cortexone_handler(e, c):\n    return {'statusCode': 200, 'body': 1}\n",
+        "memory = 1024\n",
+    );
+    let out = Command::new(binary())
+        .args(["--in-memory", "--functions"])
+        .arg(functions.path())
+        .args(["invoke", "heavy"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("tool \"heavy\" in ")
+            && err
+                .contains("did not load: tool.toml: memory = 1024 must be between 16 and 512 (MB)"),
+        "{err}"
+    );
+}
