@@ -99,6 +99,12 @@ pub enum Command {
         #[arg(long, value_enum)]
         visibility: Option<VisibilityArg>,
     },
+    /// Install a Python tool's requirements.txt (pure-Python packages) into its .packages/ folder.
+    Deps {
+        /// The tool id (or folder name) whose requirements.txt to install.
+        #[arg(value_name = "TOOL")]
+        tool: String,
+    },
     /// Create a tool folder that passes `cortex-emu test` out of the box.
     Init {
         /// The new tool's folder name (and id).
@@ -521,6 +527,7 @@ pub fn main() -> i32 {
             }
         },
         Some(Command::Init { name, runtime, mcp }) => init(&opts, &name, runtime, mcp),
+        Some(Command::Deps { tool }) => deps_command(&opts, &tool),
         Some(Command::Completions { shell }) => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "cortex-emu", &mut std::io::stdout());
@@ -672,6 +679,45 @@ fn report(r: anyhow::Result<i32>) -> i32 {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
+            1
+        }
+    }
+}
+
+fn deps_command(opts: &ServeOptions, tool: &str) -> i32 {
+    let functions = match crate::config::load_config(opts) {
+        Ok(c) => c.functions.dir,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return 1;
+        }
+    };
+    // By folder name first (a tool that does not load yet still has one), else by id.
+    let by_name = functions.join(tool);
+    let folder = if by_name.is_dir() {
+        Some(by_name)
+    } else {
+        let defaults = crate::registry::LoadDefaults {
+            organization: crate::config::DEFAULT_ORG.into(),
+        };
+        crate::registry::Registry::scan(&functions, &defaults)
+            .get(tool)
+            .map(|t| t.folder.clone())
+    };
+    let Some(folder) = folder else {
+        eprintln!("error: no tool {tool:?} in {}", functions.display());
+        return 1;
+    };
+    match crate::domain::packages::install(&folder) {
+        Ok(n) => {
+            println!(
+                "installed {n} Python modules into {}; the tool imports them on its next run",
+                folder.join(crate::registry::PACKAGES_DIR).display()
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
             1
         }
     }

@@ -11,6 +11,7 @@ pub mod dotenv;
 pub mod events;
 pub mod faults;
 pub mod inflight;
+pub mod packages;
 pub mod publishing;
 pub mod reload;
 pub mod running;

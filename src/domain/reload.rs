@@ -131,13 +131,21 @@ fn changes(old: &Tool, new: &Tool) -> String {
     let mut parts = Vec::new();
     let (a, b) = (&old.bundle.files, &new.bundle.files);
     let names: BTreeMap<&String, ()> = a.keys().chain(b.keys()).map(|k| (k, ())).collect();
+    let mut packages = false;
     for name in names.keys() {
+        if name.starts_with(".packages/") {
+            packages |= a.get(*name) != b.get(*name);
+            continue;
+        }
         match (a.get(*name), b.get(*name)) {
             (Some(x), Some(y)) if x != y => parts.push(format!("{name} changed")),
             (None, Some(_)) => parts.push(format!("{name} added")),
             (Some(_), None) => parts.push(format!("{name} removed")),
             _ => {}
         }
+    }
+    if packages {
+        parts.push("packages changed".into());
     }
     let same_code = Tool {
         bundle: old.bundle.clone(),
@@ -173,6 +181,10 @@ pub async fn reload(state: &App, folder: &Path, defaults: &LoadDefaults, first_e
             return;
         }
     };
+    if install_packages(state, &tool).await {
+        // The new packages arrive as their own save, which reloads the tool with them.
+        return;
+    }
     if let Some(cur) = &current {
         if **cur == tool {
             // The save restored the content that serves. If an error was shown, say it is gone,
@@ -220,8 +232,41 @@ pub async fn reload(state: &App, folder: &Path, defaults: &LoadDefaults, first_e
 /// tool whose code does not compile or lacks its handler is reported on the terminal and in
 /// `/_emulator/health` at once, not only when it is first invoked. It stays listed, and runs
 /// answer with its error, as on the platform.
+/// Installs a Python tool's `requirements.txt` when its packages were installed from another
+/// one (or never), with the progress on the terminal; true when an install succeeded.
+async fn install_packages(state: &App, tool: &Tool) -> bool {
+    if tool.runtime != crate::registry::Runtime::Python
+        || !crate::domain::packages::stale(&tool.folder)
+    {
+        return false;
+    }
+    let label = folder_label(&tool.folder);
+    state.say(&format!(
+        "{label}: requirements.txt changed, installing its packages (pip)"
+    ));
+    let folder = tool.folder.clone();
+    let started = Instant::now();
+    match tokio::task::spawn_blocking(move || crate::domain::packages::install(&folder)).await {
+        Ok(Ok(n)) => {
+            state.say(&format!(
+                "{label}: installed {n} Python modules in {:.1} s",
+                started.elapsed().as_secs_f64()
+            ));
+            true
+        }
+        Ok(Err(e)) => {
+            state.say(&format!(
+                "{label}: {e} (run `cortex-emu deps {label}` to retry)"
+            ));
+            false
+        }
+        Err(_) => false,
+    }
+}
+
 pub async fn check_at_start(app: &App) {
     for tool in app.registry.list() {
+        install_packages(app, &tool).await;
         crate::domain::settings::announce(app, &tool);
         if let Err(problem) = app.executor.check(tool.runtime, tool.bundle.clone()).await {
             let label = folder_label(&tool.folder);

@@ -1,6 +1,6 @@
 //! Settings in a `tool.toml` that parse but cannot work as written: an organization that does
 //! not exist (every key would get 404), a secret `emulator.toml` does not define (the handler
-//! would never see it), `http = true` (outbound HTTP is not emulated yet). The tool still loads
+//! would never see it). The tool still loads
 //! (the platform would accept the file); each is a warning with the file, line and a hint,
 //! shown where the user is looking: the terminal on start and reload, and `cortex-emu test`.
 
@@ -55,12 +55,6 @@ pub fn warnings(app: &App, tool: &Tool) -> Vec<String> {
                 }
             ));
         }
-    }
-    if tool.http {
-        out.push(format!(
-            "tool.toml:{}: http = true, but the emulator does not make outbound HTTP requests yet, so the handler's network calls fail\n  hint: keep network calls out of the paths your test cases take, or remove the setting",
-            line_of("http")
-        ));
     }
     out
 }

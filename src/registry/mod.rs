@@ -309,6 +309,18 @@ fn read_input_schema(
 }
 
 /// Files a tool may ship (PLATFORM.md §2.1): code of its runtime plus data files.
+/// The folder of a Python tool's installed packages (`cortex-emu deps`), carried in its bundle
+/// and imported from after the tool's own modules.
+pub const PACKAGES_DIR: &str = ".packages";
+const PACKAGES_PREFIX: &str = ".packages/";
+
+/// The files of an installed package a run may need: its modules and the data packages read
+/// (certificates, JSON tables, text).
+fn package_file(path: &str) -> bool {
+    let ext = path.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    matches!(ext, "py" | "pem" | "json" | "txt")
+}
+
 fn bundled(path: &str, runtime: Runtime) -> bool {
     let ext = path.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
     let code = match runtime {
@@ -333,7 +345,12 @@ fn read_bundle(folder: &Path, runtime: Runtime) -> Result<Bundle, String> {
                 .to_string_lossy()
                 .replace('\\', "/");
             let name = entry.file_name().to_string_lossy().to_string();
-            if name.starts_with('.') || name == "__pycache__" || name == "node_modules" {
+            let packages = runtime == Runtime::Python && rel == PACKAGES_DIR;
+            if (name.starts_with('.') && !packages)
+                || name == "__pycache__"
+                || name == "node_modules"
+                || name.ends_with(".dist-info")
+            {
                 continue;
             }
             let Ok(meta) = entry.metadata() else { continue };
@@ -344,7 +361,8 @@ fn read_bundle(folder: &Path, runtime: Runtime) -> Result<Bundle, String> {
                 }
                 continue;
             }
-            if !meta.is_file() || !bundled(&rel, runtime) {
+            let installed = rel.starts_with(PACKAGES_PREFIX);
+            if !meta.is_file() || !(bundled(&rel, runtime) || installed && package_file(&rel)) {
                 continue;
             }
             if meta.len() > MAX_FILE_BYTES {

@@ -206,6 +206,26 @@ class socket:
     def shutdown(self, how):
         pass
 
+    # What TLS clients (http.client, urllib3) ask of a wrapped socket: the host verified the
+    # certificate, so the peer is the host that was asked for.
+    def getpeercert(self, binary_form=False):
+        if binary_form:
+            return b""
+        host = self._peer[0] if self._peer else ""
+        return {"subject": ((("commonName", host),),), "subjectAltName": (("DNS", host),)}
+
+    def version(self):
+        return "TLSv1.3" if self._scheme == "https" else None
+
+    def cipher(self):
+        return ("TLS_AES_128_GCM_SHA256", "TLSv1.3", 128)
+
+    def selected_alpn_protocol(self):
+        return "http/1.1"
+
+    def pending(self):
+        return 0 if self._answer is None else len(self._answer) - self._at
+
     def close(self):
         self._peer = None
 
@@ -312,7 +332,7 @@ _ssl.HAS_SNI = True
 _ssl.HAS_ALPN = True
 _ssl.HAS_NEVER_CHECK_COMMON_NAME = True
 _ssl.HAS_TLSv1_3 = True
-_ssl.OPENSSL_VERSION = "cortex-emu (TLS by the host)"
+_ssl.OPENSSL_VERSION = "OpenSSL 3.0.0 (cortex-emu: TLS by the host)"
 _ssl.OPENSSL_VERSION_INFO = (3, 0, 0, 0, 0)
 _ssl.OPENSSL_VERSION_NUMBER = 0x30000000
 _ssl.SSLError = SSLError

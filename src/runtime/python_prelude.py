@@ -282,6 +282,22 @@ class _ToolFinder:
         return None
 
     @classmethod
+    def get_resource_reader(cls, fullname):
+        """`importlib.resources.files(package)`: the package's folder under the tool root, a
+        real path whose files the sandbox's `open` and `os.stat` read from the bundle (so
+        `as_file` needs no temporary copy, e.g. certifi's `where()`)."""
+        entry = cls.modules.get(fullname)
+        if entry is None:
+            return None
+        import pathlib
+        folder = entry[2].rsplit("/", 1)[0]
+
+        class _Reader:
+            def files(self):
+                return pathlib.PosixPath(folder)
+        return _Reader()
+
+    @classmethod
     def exec_module(cls, module):
         code, is_pkg, filename = cls.modules[module.__name__]
         _tool_module_names.add(module.__name__)
@@ -331,11 +347,14 @@ def _compile_bundle(code_hash, files):
         if path == "cortexone_function.py":
             main = code
             continue
-        parts = path[:-3].split("/")
+        # Installed packages (`cortex-emu deps`) import by their own names; the tool's own
+        # modules of the same name win.
+        installed = path.startswith(".packages/")
+        parts = path[len(".packages/"):-3].split("/") if installed else path[:-3].split("/")
         is_pkg = parts[-1] == "__init__"
         if is_pkg:
             parts = parts[:-1]
-        if parts:
+        if parts and not (installed and ".".join(parts) in modules):
             modules[".".join(parts)] = (code, is_pkg, filename)
     _code_cache[code_hash] = {"main": main, "modules": modules, "files": dict(files)}
 
