@@ -35,6 +35,10 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "outbound HTTP of tools with `http = true`: `replay` (from cassettes), `record` or \
          `live` (overrides [network] mode)",
     ),
+    (
+        "CORTEX_EMU_PIP",
+        "the pip that installs Python tools' requirements.txt (default: `python3 -m pip`)",
+    ),
     ("NO_COLOR", "no colour in terminal output (no-color.org)"),
 ];
 

@@ -18,7 +18,26 @@ fn offline(opts: &ServeOptions, in_memory: bool) -> anyhow::Result<Arc<App>> {
     let mut opts = opts.clone();
     opts.in_memory |= in_memory;
     let config = load_config(&opts)?;
+    install_stale_packages(&config.functions.dir);
     App::build(config, &BuildOptions::default())
+}
+
+/// Installs the packages of every Python tool whose `requirements.txt` changed since (or was
+/// never) installed, as the dev loop does on load, so `test` and `invoke` run with them.
+fn install_stale_packages(functions: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(functions) else {
+        return;
+    };
+    let mut folders: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+    folders.sort();
+    for folder in folders {
+        if folder.join("cortexone_function.py").is_file() && crate::domain::packages::stale(&folder)
+        {
+            if let Err(e) = crate::domain::packages::install(&folder) {
+                eprintln!("warning: {e}");
+            }
+        }
+    }
 }
 
 /// What `cortex-emu test` was asked to run: a tool id, or `TOOL/CASE` for one case.

@@ -300,6 +300,13 @@ class _ToolFinder:
     @classmethod
     def exec_module(cls, module):
         code, is_pkg, filename = cls.modules[module.__name__]
+        if isinstance(code, _Deferred):
+            try:
+                code = compile(code, filename, "exec")
+            except BaseException as e:
+                code = _cpython_wording(e, code)
+            # Kept for the bundle's later runs in this worker.
+            cls.modules[module.__name__] = (code, is_pkg, filename)
         _tool_module_names.add(module.__name__)
         module.__file__ = filename
         if isinstance(code, BaseException):
@@ -308,6 +315,31 @@ class _ToolFinder:
 
 
 sys.meta_path.insert(0, _ToolFinder)
+
+
+# Packages production preinstalls or real tools use, which the sandbox only has once installed:
+# the import error says how, instead of a bare "No module named".
+_NATIVE = {"numpy", "pandas", "pydantic_core", "tiktoken", "scipy", "lxml", "orjson", "cryptography"}
+_PURE = {"requests", "urllib3", "certifi", "idna", "charset_normalizer", "openai", "httpx",
+         "pydantic", "six", "dateutil", "yaml", "boto3", "botocore", "jwt", "bs4"}
+
+
+class _PackageHint:
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        top = name.partition(".")[0]
+        if path is not None or top not in _NATIVE | _PURE:
+            return None
+        if top in _NATIVE:
+            why = ("it has native code, which the emulator's Python (RustPython) cannot load; "
+                   "see README \"Packages\"")
+        else:
+            why = ("list it in the tool's requirements.txt: the emulator installs it on load "
+                   "(or run cortex-emu deps <tool>); see README \"Packages\"")
+        raise ModuleNotFoundError("No module named '%s' (%s)" % (name, why), name=name)
+
+
+sys.meta_path.append(_PackageHint)
 
 
 # Compound statements whose header ends with ':' (CPython 3.13 says "expected ':'" when it is
@@ -331,6 +363,10 @@ def _cpython_wording(e, source):
     return e
 
 
+class _Deferred(str):
+    """A module's source, compiled on first import."""
+
+
 def _compile_bundle(code_hash, files):
     if len(_code_cache) >= 64:
         _code_cache.clear()
@@ -340,10 +376,15 @@ def _compile_bundle(code_hash, files):
         if not path.endswith(".py"):
             continue
         filename = _TOOL_ROOT + "/" + path
-        try:
-            code = compile(text, filename, "exec")
-        except BaseException as e:  # a SyntaxError surfaces when the module is run
-            code = _cpython_wording(e, text)
+        if path.startswith(".packages/"):
+            # Installed packages are compiled when first imported: a run pays only for the
+            # modules it uses (requests and its dependencies are ~80 files).
+            code = _Deferred(text)
+        else:
+            try:
+                code = compile(text, filename, "exec")
+            except BaseException as e:  # a SyntaxError surfaces when the module is run
+                code = _cpython_wording(e, text)
         if path == "cortexone_function.py":
             main = code
             continue
