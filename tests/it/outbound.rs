@@ -332,3 +332,42 @@ fn deps_installs_a_pure_python_requirement_that_the_tool_imports() {
     );
     assert!(!functions.path().join("with-numpy/.packages").exists());
 }
+
+/// The dev loop installs a tool's `requirements.txt` when the tool loads (no `deps` by hand),
+/// says so on the terminal, and the tool imports the package.
+#[test]
+fn the_dev_loop_installs_requirements_when_a_tool_loads() {
+    let functions = tempfile::tempdir().unwrap();
+    write_tool(
+        functions.path(),
+        "auto-six",
+        "cortexone_function.py",
+        "import six\ndef cortexone_handler(event, context):\n    return {'statusCode': 200, 'body': {'six': six.__version__}}\n",
+        "timeout = 30\nmemory = 256\n",
+    );
+    std::fs::write(
+        functions.path().join("auto-six/requirements.txt"),
+        "six==1.16.0\n",
+    )
+    .unwrap();
+    let emu = Emu::start_with(functions.path(), &config_text(""));
+    let out = emu.wait_for("auto-six: ");
+    let out = if out.contains("installed") || out.contains("pip could not") {
+        out
+    } else {
+        emu.wait_for("Python modules in")
+    };
+    if out.contains("NewConnectionError") || out.contains("could not run") {
+        eprintln!("SKIPPED: pip or the package index is not reachable here:\n{out}");
+        return;
+    }
+    assert!(
+        out.contains("auto-six: requirements.txt changed, installing its packages (pip)"),
+        "{out}"
+    );
+    // The installed packages arrive as a save of their own.
+    emu.wait_for("reloaded auto-six (packages changed)");
+    let r = emu.invoke("auto-six", "{}");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.inner(), json!({"six": "1.16.0"}));
+}
