@@ -947,6 +947,25 @@
   for (const name of Object.keys(globals)) define(globalThis, name, globals[name]);
   define(globalThis, 'self', globalThis);
 
+  // ---------------------------------------------------------------- fetch (subrequests)
+  // Workers' `fetch(input, init)`: a Promise of a Response. The request goes to the host's
+  // synchronous `fetch` (the network mode, cassettes and the activation's subrequests).
+  const hostFetch = globalThis.fetch;
+  define(globalThis, 'fetch', async function fetch(input, init) {
+    const request = new Request(input, init);
+    const s = internals(request, 'Request');
+    const headers = {};
+    for (const [k, v] of STATE.get(s.headers).list) headers[k] = v;
+    const body = s.body === null ? undefined : takeText(s.body);
+    const r = hostFetch(s.url, { method: s.method, headers, body });
+    const list = [];
+    for (const k of Object.keys(r.headers)) list.push([k, r.headers[k]]);
+    const nullBody = NULL_BODY.indexOf(r.status) >= 0;
+    const response = new Response(nullBody ? null : r.body, { status: r.status, statusText: r.statusText, headers: list });
+    internals(response, 'Response').url = r.url;
+    return response;
+  });
+
   // ---------------------------------------------------------------- bindings
   // Calls the host synchronously (looked up now: Rust installs it after this script) and settles
   // a Promise with the answer, as the real bindings are asynchronous.

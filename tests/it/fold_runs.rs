@@ -653,6 +653,66 @@ fn admins_define_bindings_through_the_api_and_functions_use_them() {
     );
 }
 
+/// Issue 14 for the deploy plane: a function's `fetch` is answered in the network mode (here
+/// `replay`, from a cassette beside the state) and listed as a subrequest.
+#[test]
+fn fetch_in_a_function_is_answered_from_a_cassette_and_listed_as_a_subrequest() {
+    let dir = tempfile::tempdir().unwrap();
+    let functions = tempfile::tempdir().unwrap();
+    let cassettes = dir.path().join("fold-http/runco/caller");
+    std::fs::create_dir_all(&cassettes).unwrap();
+    std::fs::write(
+        cassettes.join("items.json"),
+        json!({
+            "request": {"method": "GET", "url": "https://api.example.com/v1/items?page=1"},
+            "response": {"status": 200, "json": {"items": [1, 2]}},
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let emu = Emu::start_in(dir.path(), functions.path(), &config_text(&extra("")));
+    let code = "export default {\n  async fetch(request, env) {\n    const r = await fetch('https://api.example.com/v1/items?page=1', { headers: { accept: 'application/json' } });\n    const data = await r.json();\n    return Response.json({ status: r.status, ok: r.ok, data, type: r.headers.get('content-type') });\n  }\n};\n";
+    let deployed = deploy(&emu, "caller", code, &[]);
+    let r = send(client().get(format!("{}/fold/run/runco/caller", emu.base)));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.json(),
+        json!({"status": 200, "ok": true, "data": {"items": [1, 2]}, "type": "application/json"})
+    );
+    let listed = api(
+        &emu,
+        "GET",
+        &format!(
+            "/subrequests?function_id={}",
+            deployed["function_id"].as_str().unwrap()
+        ),
+        ADMIN_TOKEN,
+        None,
+    );
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let s = &listed.json()["subrequests"][0];
+    assert_eq!(s["destination_host"], "api.example.com", "{s}");
+    assert_eq!(s["destination_path"], "/v1/items");
+    assert_eq!(s["method"], "GET");
+    assert_eq!(s["status"], 200);
+    assert_eq!(s["source"], "cassette");
+    // Nothing answers another URL: the function's error says how to record it.
+    let other = "export default { async fetch() { await fetch('https://api.example.com/nope'); return new Response('x'); } };";
+    deploy(&emu, "stray", other, &[]);
+    let bad = send(client().get(format!("{}/fold/run/runco/stray", emu.base)));
+    assert_eq!(bad.status, 502, "{}", bad.body);
+    let message = bad.json()["details"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.starts_with(
+            "TypeError: fetch failed: no cassette for GET https://api.example.com/nope"
+        ),
+        "{message}"
+    );
+}
+
 #[test]
 fn the_dev_loop_folder_deploys_at_start_and_on_every_save() {
     let functions = tempfile::tempdir().unwrap();

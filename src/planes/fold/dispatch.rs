@@ -16,7 +16,8 @@ use serde_json::{json, Value};
 use super::envelope::FoldError;
 use crate::domain::app::App;
 use crate::protocol::{
-    FoldBinding, FoldCall, FoldRequest, FoldResponse, RunContext, RunResult, RunStatus, WireJob,
+    FoldBinding, FoldCall, FoldRequest, FoldResponse, Network, RunContext, RunResult, RunStatus,
+    WireJob,
 };
 use crate::registry::{Bundle, Runtime};
 use crate::store::fold::FoldFunction;
@@ -115,11 +116,17 @@ pub(crate) async fn run_function(
         env: Default::default(),
         timeout_ms: (app.config.fold.timeout_secs * 1000.0).round() as u64,
         memory_mb: crate::registry::MAX_MEMORY_MB,
-        http: false,
+        http: true,
         log_limit: app.config.executor.log_limit_bytes,
         check: false,
         fold: Some(FoldCall { bindings }),
-        network: None,
+        // Workers call out with `fetch`, in the emulator's network mode (as tools do).
+        network: Some(Network {
+            mode: app.config.network.mode,
+            cassettes: cassettes_dir(app, &org.slug, &function.name)
+                .to_string_lossy()
+                .into_owned(),
+        }),
     };
     let triggered_at = app.clock.rfc3339();
     let result = app.executor.run(Runtime::Javascript, job, bundle).await;
@@ -133,7 +140,7 @@ pub(crate) async fn run_function(
         status: status.into(),
         duration_ms: (result.duration_ms * 1000.0).round() / 1000.0,
         error_message: error,
-        triggered_at,
+        triggered_at: triggered_at.clone(),
         response_status: response.as_ref().map(|r| r.status as i64),
         request: serde_json::to_value(&request).unwrap_or(Value::Null),
         response: response
@@ -141,7 +148,7 @@ pub(crate) async fn run_function(
             .and_then(|r| serde_json::to_value(r).ok())
             .unwrap_or(Value::Null),
         logs: result.logs.clone(),
-        subrequests: json!([]),
+        subrequests: subrequests(&result.exchanges, &triggered_at),
         replay_of,
     };
     app.store.fold_record(activation.clone()).await?;
@@ -231,6 +238,44 @@ pub(crate) fn answer(ran: Ran) -> Response {
         response.headers_mut().insert(ACTIVATION_HEADER, v);
     }
     response
+}
+
+/// Where a function's cassettes are: beside its `index.js` when it comes from the dev-loop
+/// folder (`<dir>/<org>/<name>/http`), else beside the state (`fold-http/<org>/<name>`).
+fn cassettes_dir(app: &App, org: &str, name: &str) -> PathBuf {
+    if let Some(dir) = &app.config.fold.dir {
+        let folder = dir.join(org).join(name);
+        if folder.is_dir() {
+            return folder.join("http");
+        }
+    }
+    bindings_dir(app)
+        .with_file_name("fold-http")
+        .join(org)
+        .join(name)
+}
+
+/// The run's outbound requests in the docs' subrequest shape (`destination_host`,
+/// `destination_path`, `method`, `status`, `duration_ms`, `timestamp`), with where the answer
+/// came from and the error of a refused one.
+fn subrequests(exchanges: &[crate::protocol::Exchange], at: &str) -> Value {
+    let items: Vec<Value> = exchanges
+        .iter()
+        .map(|x| {
+            let url = reqwest::Url::parse(&x.url).ok();
+            json!({
+                "destination_host": url.as_ref().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default(),
+                "destination_path": url.as_ref().map(|u| u.path().to_string()).unwrap_or_default(),
+                "method": x.method,
+                "status": x.status,
+                "duration_ms": (x.duration_ms * 1000.0).round() / 1000.0,
+                "timestamp": at,
+                "source": x.source,
+                "error": x.error,
+            })
+        })
+        .collect();
+    Value::Array(items)
 }
 
 /// The folder holding the organizations' binding files: beside the state file, or a
