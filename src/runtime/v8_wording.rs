@@ -429,6 +429,7 @@ fn type_error(message: &str, place: Option<Place<'_>>) -> Option<String> {
             return Some(
                 place
                     .and_then(nullish_at)
+                    .or_else(|| place.and_then(sole_method_call))
                     .unwrap_or_else(|| "Cannot read properties of undefined".to_string()),
             );
         }
@@ -1122,6 +1123,52 @@ fn null_target(spot: &Spot, dot: usize) -> bool {
         .is_some_and(|c| c[1].trim().trim_end_matches(';') == "null")
 }
 
+/// Boa places a method call on `undefined` (`e.items.reduce(...)`) at the start of its
+/// statement, or at the `{` of the function body when it is the first statement, not at the
+/// method. When that statement calls exactly one method, that is the property V8 names.
+fn sole_method_call(place: Place<'_>) -> Option<String> {
+    static CALL: LazyLock<Regex> = LazyLock::new(|| re(r"(\?)?\.\s*([A-Za-z_$][\w$]*)\s*\("));
+    let (line, col) = place.at?;
+    let text = place.source.lines().nth(line.checked_sub(1)?)?;
+    let start: String = text.chars().skip(col.checked_sub(1)?).collect();
+    let mut rest = start.trim_start();
+    if let Some(after) = rest.strip_prefix('{') {
+        // The body's first statement: on this line, or the next non-empty one.
+        rest = after.trim_start();
+        if rest.is_empty() {
+            rest = place
+                .source
+                .lines()
+                .skip(line)
+                .map(str::trim)
+                .find(|l| !l.is_empty())?;
+        }
+    }
+    // The statement: up to its `;` (or the end of the line).
+    let statement = rest.split(';').next()?;
+    // A write to a member (`a.b = c.d()`) may be the failure too (`setting 'b'`): not guessed.
+    let bytes = statement.as_bytes();
+    let assignment = (0..bytes.len()).find(|&i| {
+        bytes[i] == b'='
+            && !matches!(bytes.get(i + 1), Some(b'=' | b'>'))
+            && !matches!(
+                i.checked_sub(1).map(|j| bytes[j]),
+                Some(b'=' | b'!' | b'<' | b'>')
+            )
+    });
+    if let Some(i) = assignment {
+        let target = statement[..i].trim_end_matches(|c: char| "+-*/%&|^?".contains(c));
+        if target.contains('.') || target.contains('[') {
+            return None;
+        }
+    }
+    let calls: Vec<_> = CALL.captures_iter(statement).collect();
+    match calls.as_slice() {
+        [c] if c.get(1).is_none() => Some(reading(&c[2])),
+        _ => None,
+    }
+}
+
 fn reading(name: &str) -> String {
     format!("Cannot read properties of undefined (reading '{name}')")
 }
@@ -1800,6 +1847,28 @@ mod tests {
 
     fn syntax(message: &str) -> String {
         to_v8("SyntaxError", message)
+    }
+
+    /// Issue 14: Boa places `undefined.reduce(...)` at its statement (or at the body's `{`).
+    #[test]
+    fn a_method_call_on_undefined_placed_at_its_statement_names_the_method() {
+        let message = "cannot convert 'null' or 'undefined' to object";
+        let first = "function h(e) {\n  const total = e.items.reduce((s, x) => s + x, 0);\n}\n";
+        assert_eq!(
+            to_v8_in("TypeError", message, first, Some((1, 15))),
+            "Cannot read properties of undefined (reading 'reduce')"
+        );
+        let later = "function h(e) {\n  let t = 0;\n  t = e.items.reduce((s, x) => s + x, 0);\n}\n";
+        assert_eq!(
+            to_v8_in("TypeError", message, later, Some((3, 3))),
+            "Cannot read properties of undefined (reading 'reduce')"
+        );
+        // Two calls: which one failed cannot be told, so the property is not named.
+        let two = "function h(e) {\n  const t = e.a.map(f).filter(g);\n}\n";
+        assert_eq!(
+            to_v8_in("TypeError", message, two, Some((1, 15))),
+            "Cannot read properties of undefined"
+        );
     }
 
     /// The 1-based (line, column) where `needle` first starts in `source`.
