@@ -1,7 +1,8 @@
 //! A Python tool's packages: `requirements.txt` installed into the tool's `.packages/` folder,
 //! which the bundle carries and the sandbox imports from (after the tool's own modules). Done by
-//! `cortex-emu deps <tool>`, and by the dev loop when a tool loads with a `requirements.txt`
-//! its packages were not installed from.
+//! `cortex-emu deps <tool>`, and by the dev loop when a tool loads with requirements its
+//! packages were not installed from (`requirements.txt`, and `requests` when the code imports
+//! it, as production preinstalls it).
 //!
 //! pip does the work (the machine's `python3 -m pip`, or `CORTEX_EMU_PIP`): no Rust crate
 //! resolves and installs Python distributions. It is asked for pure-Python wheels only
@@ -23,9 +24,39 @@ pub fn requirements_hash(text: &str) -> String {
     format!("{:x}", Sha256::digest(text.as_bytes()))
 }
 
-/// Whether the tool's packages are missing or were installed from another `requirements.txt`.
+/// What a tool needs installed: its `requirements.txt`, plus `requests` when its code imports
+/// it without listing it (**choice**: production preinstalls `requests`, so real tools never
+/// list it; here it is installed with the tool's own packages). `None`: nothing to install.
+pub fn requirements(folder: &Path) -> Option<String> {
+    static NAME: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    static IMPORT: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let mut text = std::fs::read_to_string(folder.join("requirements.txt")).unwrap_or_default();
+    let name =
+        NAME.get_or_init(|| regex::Regex::new(r"(?im)^\s*requests\s*(?:[\[<>=~!;#]|$)").unwrap());
+    if !name.is_match(&text) {
+        let import = IMPORT.get_or_init(|| {
+            regex::Regex::new(r"(?m)^\s*(?:import\s+requests\b|from\s+requests\b)").unwrap()
+        });
+        let imports = std::fs::read_dir(folder)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "py"))
+            .any(|p| std::fs::read_to_string(p).is_ok_and(|code| import.is_match(&code)));
+        if imports {
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text.push_str("requests  # preinstalled on the platform\n");
+        }
+    }
+    (!text.trim().is_empty()).then_some(text)
+}
+
+/// Whether the tool's packages are missing or were installed from other requirements.
 pub fn stale(folder: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(folder.join("requirements.txt")) else {
+    let Some(text) = requirements(folder) else {
         return false;
     };
     std::fs::read_to_string(folder.join(PACKAGES).join(STAMP))
@@ -36,11 +67,11 @@ pub fn stale(folder: &Path) -> bool {
 /// Installs `folder/requirements.txt` into `folder/.packages`, showing pip's progress; the old
 /// packages stay until the new set is complete.
 pub fn install(folder: &Path) -> Result<usize, String> {
-    let requirements = folder.join("requirements.txt");
-    let text = std::fs::read_to_string(&requirements).map_err(|e| {
+    let listed = folder.join("requirements.txt");
+    let text = requirements(folder).ok_or_else(|| {
         format!(
-            "{}: {e} (a Python tool lists its packages in requirements.txt, one per line)",
-            requirements.display()
+            "{} does not exist (a Python tool lists its packages in requirements.txt, one per line)",
+            listed.display()
         )
     })?;
     // Staged beside the tool folders under a hidden name, so a failed install changes nothing the
@@ -54,6 +85,9 @@ pub fn install(folder: &Path) -> Result<usize, String> {
         .unwrap_or(folder)
         .join(format!(".cortex-emu-packages-{name}"));
     let _ = std::fs::remove_dir_all(&staging);
+    // pip reads the requirements from a file: the effective ones, beside the staging folder.
+    let requirements = staging.with_extension("txt");
+    std::fs::write(&requirements, &text).map_err(|e| format!("{}: {e}", requirements.display()))?;
     let pip = std::env::var("CORTEX_EMU_PIP").unwrap_or_else(|_| "python3".into());
     let mut cmd = Command::new(&pip);
     if !pip.ends_with("pip") && !pip.ends_with("pip3") {
@@ -79,21 +113,31 @@ pub fn install(folder: &Path) -> Result<usize, String> {
         "-r",
     ])
     .arg(&requirements);
+    let what: Vec<&str> = text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .collect();
     eprintln!(
         "installing {} into {} (pure-Python wheels only)",
-        requirements.display(),
+        what.join(", "),
         folder.join(PACKAGES).display()
     );
+    // pip's progress goes to stderr: stdout is the command's answer (`invoke` prints the
+    // envelope there).
     let status = cmd
-        .status()
+        .stdout(std::process::Stdio::from(std::io::stderr()))
+        .status();
+    let _ = std::fs::remove_file(&requirements);
+    let status = status
         .map_err(|e| format!("could not run {pip} -m pip: {e} (set CORTEX_EMU_PIP to a pip)"))?;
     if !status.success() {
         let _ = std::fs::remove_dir_all(&staging);
         return Err(format!(
-            "pip could not install {}: a requirement above has no pure-Python wheel (it needs \
-             native code, which RustPython cannot load: numpy, pandas, pydantic-core, ...) or \
-             does not exist",
-            requirements.display()
+            "pip could not install the packages of {}: a requirement above has no pure-Python \
+             wheel (it needs native code, which RustPython cannot load: numpy, pandas, \
+             pydantic-core, ...) or does not exist",
+            listed.display()
         ));
     }
     std::fs::write(staging.join(STAMP), requirements_hash(&text) + "\n")

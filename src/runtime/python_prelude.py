@@ -333,6 +333,10 @@ class _PackageHint:
         if top in _NATIVE:
             why = ("it has native code, which the emulator's Python (RustPython) cannot load; "
                    "see README \"Packages\"")
+        elif top in ("requests", "urllib3", "certifi", "idna", "charset_normalizer"):
+            why = ("the emulator installs requests when a tool's code imports it, when the tool "
+                   "loads: that install failed or has not run yet (cortex-emu deps <tool>); see "
+                   "README \"Packages\"")
         else:
             why = ("list it in the tool's requirements.txt: the emulator installs it on load "
                    "(or run cortex-emu deps <tool>); see README \"Packages\"")
