@@ -210,6 +210,21 @@ fn banner(app: &App, addr: SocketAddr, startup: Duration) -> String {
     s.push_str(&format!(
         "  planes: http://{addr}/identity  http://{addr}/cortex-api  http://{addr}/fold\n"
     ));
+    let calling_out = tools.iter().filter(|t| t.http).count();
+    if calling_out > 0 {
+        let what = match app.config.network.mode {
+            crate::protocol::NetworkMode::Replay => "answered from their http/ cassettes",
+            crate::protocol::NetworkMode::Record => {
+                "the real network, every exchange saved to their http/ cassettes"
+            }
+            crate::protocol::NetworkMode::Live => "the real network, nothing saved",
+        };
+        s.push_str(&format!(
+            "  outbound HTTP: {} ({calling_out} tool{} with http = true: {what})\n",
+            app.config.network.mode.as_str(),
+            if calling_out == 1 { "" } else { "s" },
+        ));
+    }
     s
 }
 

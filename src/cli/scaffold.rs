@@ -62,7 +62,7 @@ pub fn init(functions: &Path, name: &str, runtime: Runtime, mcp: bool) -> Result
     write(
         "tool.toml",
         &format!(
-            "name = \"{name}\"\ntype = \"{}\"\ndescription = \"\"\n# timeout = 30      # seconds, at most 300\n# memory = 128      # MB, at most 512\n# secrets = []      # attached secrets: the handler's environment\n",
+            "name = \"{name}\"\ntype = \"{}\"\ndescription = \"\"\n# timeout = 30      # seconds, at most 300\n# memory = 128      # MB, at most 512\n# secrets = []      # attached secrets: the handler's environment\n# http = true       # outbound HTTP (fetch, urllib, requests), answered per [network] mode\n",
             if mcp { "mcp" } else { "function" }
         ),
     )?;

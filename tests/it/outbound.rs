@@ -196,6 +196,8 @@ fn record_calls_the_real_server_and_saves_scrubbed_cassettes_that_replay_answers
     let event = json!({ "url": url }).to_string();
     {
         let emu = Emu::start_with(dir.path(), &secrets_config("record"));
+        // The banner says the network is live and recorded.
+        emu.wait_for("outbound HTTP: record (3 tools with http = true: the real network, every exchange saved to their http/ cassettes)");
         for tool in ["call-py", "call-js"] {
             let r = emu.invoke(tool, &event);
             assert_eq!(r.status, 200, "{}", r.body);
