@@ -16,6 +16,8 @@
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -58,7 +60,12 @@ struct Run {
     secrets: Vec<(String, String)>,
     deadline: Instant,
     exchanges: Vec<Exchange>,
+    /// The tool's cassettes, read on the run's first replayed request (a run with several
+    /// requests reads the folder once; the next run sees any cassette saved since).
+    cassettes: Option<Rc<Cassettes>>,
 }
+
+type Cassettes = Vec<(PathBuf, Cassette)>;
 
 thread_local! {
     static RUN: RefCell<Option<Run>> = const { RefCell::new(None) };
@@ -79,6 +86,7 @@ pub fn begin(job: &WireJob) {
             secrets,
             deadline: Instant::now() + Duration::from_millis(job.timeout_ms.max(1)),
             exchanges: Vec::new(),
+            cassettes: None,
         })
     });
 }
@@ -174,23 +182,30 @@ fn credential(name: &str) -> bool {
         || n.contains("secret")
 }
 
-fn client(deadline: Instant) -> Result<reqwest::blocking::Client, String> {
-    let left = deadline.saturating_duration_since(Instant::now());
-    if left.is_zero() {
-        return Err("the run's time is up".into());
-    }
-    reqwest::blocking::Client::builder()
-        .timeout(left)
-        // The handler's own HTTP library follows redirects (or not) as it does in production.
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| format!("outbound HTTP could not start: {e}"))
+/// One client per worker process, built on the first live request (a blocking client starts a
+/// runtime thread of its own, too costly per request); each request gets the run's time left.
+fn client() -> Result<&'static reqwest::blocking::Client, String> {
+    static CLIENT: OnceLock<Result<reqwest::blocking::Client, String>> = OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            reqwest::blocking::Client::builder()
+                // The handler's own HTTP library follows redirects (or not) as in production.
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| format!("outbound HTTP could not start: {e}"))
+        })
+        .as_ref()
+        .map_err(Clone::clone)
 }
 
 fn live(request: &OutRequest, method: &str, deadline: Instant) -> Result<OutResponse, String> {
     let verb = reqwest::Method::from_bytes(method.as_bytes())
         .map_err(|_| format!("{method:?} is not an HTTP method"))?;
-    let mut builder = client(deadline)?.request(verb, &request.url);
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err("the run's time is up".into());
+    }
+    let mut builder = client()?.request(verb, &request.url).timeout(left);
     for (name, value) in &request.headers {
         // **choice**: no compressed answers, so cassettes stay readable text (the host does
         // not decompress).
@@ -274,7 +289,7 @@ fn ok_status() -> u16 {
 }
 
 /// The cassettes of a folder, by file name; a file that is not a cassette is an error naming it.
-fn cassettes(dir: &Path) -> Result<Vec<(PathBuf, Cassette)>, String> {
+fn cassettes(dir: &Path) -> Result<Cassettes, String> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Ok(Vec::new());
     };
@@ -305,7 +320,19 @@ fn replay(
     let dir = Path::new(&net.cassettes);
     let url = scrub(&request.url, secrets);
     let body = request.body.as_deref().map(|b| scrub(b, secrets));
-    let all = cassettes(dir)?;
+    let cached = RUN.with(|r| r.borrow().as_ref().and_then(|run| run.cassettes.clone()));
+    let all = match cached {
+        Some(all) => all,
+        None => {
+            let all = Rc::new(cassettes(dir)?);
+            RUN.with(|r| {
+                if let Some(run) = r.borrow_mut().as_mut() {
+                    run.cassettes = Some(all.clone());
+                }
+            });
+            all
+        }
+    };
     let same: Vec<&(PathBuf, Cassette)> = all
         .iter()
         .filter(|(_, c)| c.request.method.eq_ignore_ascii_case(method) && c.request.url == url)
