@@ -39,6 +39,10 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "CORTEX_EMU_PIP",
         "the pip that installs Python tools' requirements.txt (default: `python3 -m pip`)",
     ),
+    (
+        "CORTEX_EMU_CPYTHON",
+        "the CPython for `runtime = \"python:cpython\"` tools when [python] cpython is unset (default: a CPython 3.13 on PATH or in pyenv)",
+    ),
     ("NO_COLOR", "no colour in terminal output (no-color.org)"),
 ];
 
@@ -170,6 +174,8 @@ pub struct Config {
     pub fold: FoldConfig,
     /// `[network]`: how tools with `http = true` reach the network.
     pub network: NetworkConfig,
+    /// `[python]`: the CPython that tools with `runtime = "python:cpython"` run in.
+    pub python: PythonConfig,
     /// Where the file was read from; relative paths in it resolve against its folder.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -183,6 +189,15 @@ pub struct NetworkConfig {
     /// network, every exchange saved there) or `live` (the real network, nothing saved).
     /// `CORTEX_EMU_HTTP_MODE` overrides it.
     pub mode: crate::protocol::NetworkMode,
+}
+
+/// `[python]` (README "Packages").
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct PythonConfig {
+    /// The CPython interpreter for `runtime = "python:cpython"` tools. Unset: `CORTEX_EMU_CPYTHON`,
+    /// else a CPython 3.13 found on this machine (`python3.13` on PATH, pyenv's versions).
+    pub cpython: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -338,6 +353,18 @@ pub struct ExecutorConfig {
     pub workers: usize,
     /// Captured handler output kept per activation, in bytes.
     pub log_limit_bytes: usize,
+    /// Where Lua runs: `thread` (in the server process, the default) or `process` (worker
+    /// processes, as Python and JavaScript do).
+    pub lua: LuaIsolation,
+}
+
+/// `[executor] lua`.
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LuaIsolation {
+    #[default]
+    Thread,
+    Process,
 }
 
 impl Default for ExecutorConfig {
@@ -345,6 +372,7 @@ impl Default for ExecutorConfig {
         Self {
             workers: 0,
             log_limit_bytes: 64 * 1024,
+            lua: LuaIsolation::Thread,
         }
     }
 }
@@ -665,6 +693,11 @@ impl Config {
     }
 
     /// Resolves a path written in the config against the config's folder.
+    /// `[python] cpython`, resolved against the file's folder.
+    pub fn cpython_path(&self) -> Option<PathBuf> {
+        self.python.cpython.as_deref().map(|p| self.resolve(p))
+    }
+
     pub fn resolve(&self, p: &Path) -> PathBuf {
         if p.is_absolute() {
             p.to_path_buf()

@@ -214,11 +214,20 @@ pub fn run_worker_if_requested() {
     if args.next().as_deref() != Some("__worker") {
         return;
     }
-    let runtime = args
-        .next()
-        .and_then(|r| crate::registry::Runtime::from_name(&r));
+    let name = args.next();
+    if name.as_deref() == Some(crate::executor::CPYTHON_WORKER) {
+        let Some(interpreter) = args.next() else {
+            eprintln!("__worker python:cpython needs the interpreter's path");
+            std::process::exit(2)
+        };
+        crate::executor::entry::worker_main(
+            crate::registry::Runtime::Python,
+            Some(PathBuf::from(interpreter)),
+        )
+    }
+    let runtime = name.and_then(|r| crate::registry::Runtime::from_name(&r));
     match runtime {
-        Some(r) => crate::executor::entry::worker_main(r),
+        Some(r) => crate::executor::entry::worker_main(r, None),
         None => {
             eprintln!("__worker needs a runtime: python, javascript or lua");
             std::process::exit(2)

@@ -41,6 +41,17 @@ pub struct WireJob {
     /// How outbound HTTP is answered; `None` when the tool may not call out (`http = false`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<Network>,
+    /// Set for a tool with `runtime = "python:cpython"`: it runs in the machine's CPython.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpython: Option<CpythonRun>,
+}
+
+/// What a CPython run needs beyond a RustPython one.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CpythonRun {
+    /// Absolute path of the tool's installed packages (`<tool>/.packages-cpython`; it may not
+    /// exist).
+    pub packages: String,
 }
 
 /// What an outbound request of a run may reach, and where its cassettes are.

@@ -180,7 +180,7 @@ fn banner(app: &App, addr: SocketAddr, startup: Duration) -> String {
         .unwrap_or(0);
     let runtime_width = tools
         .iter()
-        .map(|t| t.runtime.id().len())
+        .map(|t| t.runtime_id().len())
         .max()
         .unwrap_or(0);
     for t in &tools {
@@ -194,7 +194,7 @@ fn banner(app: &App, addr: SocketAddr, startup: Duration) -> String {
             "  tool {:<name_width$}  id {:<id_width$}  {:<runtime_width$}  {}\n",
             t.name,
             t.id,
-            t.runtime.id(),
+            t.runtime_id(),
             version
         ));
     }

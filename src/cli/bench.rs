@@ -205,6 +205,78 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// Proportional set size of a process (shared pages divided among their users), in KiB: the
+/// fair share of a process group's memory, which RSS counts twice for shared libraries.
+fn pss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("Pss:")).map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse()
+                    .unwrap_or(0)
+            })
+        })
+        .unwrap_or(0)
+}
+
+/// Process start to the first 200 from `tool` (one tool in the folder, so only its runtime's
+/// pool starts), in milliseconds.
+fn first_ok_after_start(
+    exe: &Path,
+    dir: &Path,
+    functions: &Path,
+    tool: &str,
+) -> anyhow::Result<f64> {
+    std::fs::write(dir.join("emulator.toml"), config(true))?;
+    let _ = std::fs::remove_file(dir.join("state.db"));
+    let t0 = Instant::now();
+    let mut child = Command::new(exe)
+        .arg("--config")
+        .arg(dir.join("emulator.toml"))
+        .arg("--functions")
+        .arg(functions)
+        .arg("--state")
+        .arg(dir.join("state.db"))
+        .env("CORTEX_EMU_STDIN_LIFELINE", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("start the emulator")?;
+    let stdout = child.stdout.take().expect("piped");
+    let mut addr = None;
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        if let Some(rest) = line.split("ready on http://").nth(1) {
+            addr = rest.split_whitespace().next().map(str::to_string);
+            break;
+        }
+    }
+    let addr = addr.context("the emulator did not become ready")?;
+    let client = reqwest::blocking::Client::new();
+    let url = format!("http://{addr}/api/v1/functions/{tool}/invoke");
+    let elapsed = loop {
+        let ok = client
+            .post(&url)
+            .header("Authorization", KEY)
+            .body(r#"{"event": {}}"#)
+            .send()
+            .is_ok_and(|r| r.status().is_success());
+        if ok {
+            break t0.elapsed();
+        }
+        anyhow::ensure!(
+            t0.elapsed() < Duration::from_secs(30),
+            "{tool} never answered 200"
+        );
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    Ok(elapsed.as_secs_f64() * 1000.0)
+}
+
 #[derive(Clone, Copy, Default)]
 struct Load {
     rps: f64,
@@ -295,6 +367,7 @@ fn hello_job(runtime: Runtime) -> (Bundle, WireJob) {
         check: false,
         fold: None,
         network: None,
+        cpython: None,
     };
     (bundle, job)
 }
@@ -409,6 +482,9 @@ pub async fn run(output: PathBuf) -> anyhow::Result<i32> {
         )?;
     }
     let mut hello_ratio: BTreeMap<&str, f64> = BTreeMap::new();
+    // Issue 15's figures: hello throughput at c = 64 over the floor's, and p50 at c = 1.
+    let mut hello_at_64: BTreeMap<&str, f64> = BTreeMap::new();
+    let mut hello_p50_at_1: BTreeMap<&str, f64> = BTreeMap::new();
     let real_event = realistic_event();
     for r in Runtime::ALL {
         let (h, real) = names(r);
@@ -423,6 +499,12 @@ pub async fn run(output: PathBuf) -> anyhow::Result<i32> {
                 if tool.starts_with("hello") {
                     let e = hello_ratio.entry(r.name()).or_insert(0.0);
                     *e = e.max(ratio);
+                    if c == 64 {
+                        hello_at_64.insert(r.name(), ratio);
+                    }
+                    if c == 1 {
+                        hello_p50_at_1.insert(r.name(), l.p50);
+                    }
                 }
                 writeln!(
                     md,
@@ -443,6 +525,7 @@ pub async fn run(output: PathBuf) -> anyhow::Result<i32> {
     let rss_total = |s: &Server| s.pids().iter().map(|p| rss_kib(*p)).sum::<u64>() as f64 / 1024.0;
     let idle_server = rss_kib(server.child.id()) as f64 / 1024.0;
     let idle_total = rss_total(&server);
+    let idle_pss = server.pids().iter().map(|p| pss_kib(*p)).sum::<u64>() as f64 / 1024.0;
     let mut samples = Vec::new();
     let tools: Vec<String> = Runtime::ALL.iter().map(|r| names(*r).0).collect();
     for round in 0..10 {
@@ -559,6 +642,19 @@ pub async fn run(output: PathBuf) -> anyhow::Result<i32> {
     }
     let _ = samples_startup;
 
+    // First 200 after start, per runtime: a folder with that runtime's hello tool alone.
+    eprintln!("bench: first 200 after start, per runtime");
+    let mut first_ok = Vec::new();
+    for r in Runtime::ALL {
+        let alone = scratch.join(format!("alone-{}", r.name()));
+        write_tool(&alone, "hello", r, &hello(r, "0"))?;
+        let mut v = Vec::new();
+        for _ in 0..5 {
+            v.push(first_ok_after_start(&exe, &scratch, &alone, "hello")?);
+        }
+        first_ok.push((r, median(&mut v)));
+    }
+
     // Per-run overhead in process.
     eprintln!("bench: per-run overhead in process");
     let mut overhead = Vec::new();
@@ -629,6 +725,75 @@ pub async fn run(output: PathBuf) -> anyhow::Result<i32> {
     )?;
     let cost = 1.0 - on.rps / off.rps;
     writeln!(md, "| activation recording: Lua hello c=8, on / off | {:.0} / {:.0} req/s ({:+.1} %) | ≤ 10 % cost | {} |", on.rps, off.rps, -cost * 100.0, verdict(cost <= 0.10))?;
+    writeln!(
+        md,
+        "\n## Issue 15 targets (against workerd on the same machine)\n"
+    )?;
+    writeln!(md, "workerd's figures from issue 15's side-by-side run: 15.7k req/s at c = 64 against an axum floor of 107k (14.7 %), p50 0.19 ms at c = 1, 49 MB idle PSS, first 200 after 172 ms.\n")?;
+    writeln!(
+        md,
+        "| figure | measured | target | verdict |\n|---|---|---|---|"
+    )?;
+    for (r, min, why) in [
+        (Runtime::Lua, 0.45, "2× workerd"),
+        (Runtime::Python, 0.147, "1× workerd"),
+        (Runtime::Javascript, 0.147, "1× workerd"),
+    ] {
+        let v = hello_at_64.get(r.name()).copied().unwrap_or(0.0);
+        writeln!(
+            md,
+            "| hello throughput at c = 64 / floor, {} | {:.1} % | ≥ {:.1} % ({why}) | {} |",
+            r.name(),
+            v * 100.0,
+            min * 100.0,
+            verdict(v >= min)
+        )?;
+    }
+    for (r, max) in [
+        (Runtime::Lua, 0.2),
+        (Runtime::Python, 0.2),
+        (Runtime::Javascript, 0.3),
+    ] {
+        let v = hello_p50_at_1.get(r.name()).copied().unwrap_or(f64::MAX);
+        writeln!(
+            md,
+            "| hello p50 at c = 1, {} | {v:.2} ms | ≤ {max} ms | {} |",
+            r.name(),
+            verdict(v <= max)
+        )?;
+    }
+    writeln!(
+        md,
+        "| recording activations, cost in throughput | {:+.1} % | ≤ 10 % | {} |",
+        -cost * 100.0,
+        verdict(cost <= 0.10)
+    )?;
+    for (r, ms) in &first_ok {
+        writeln!(
+            md,
+            "| first 200 after start, {} (median of 5) | {ms:.0} ms | ≤ 100 ms | {} |",
+            r.name(),
+            verdict(*ms <= 100.0)
+        )?;
+    }
+    writeln!(
+        md,
+        "| idle memory, whole process group (PSS) | {idle_pss:.1} MB | ≤ 50 MB | {} |",
+        verdict(idle_pss <= 50.0)
+    )?;
+    for (r, med, _) in &reload_rows {
+        writeln!(
+            md,
+            "| reload, {} (median of 50, edit → first new response) | {med:.1} ms | ≤ 50 ms | {} |",
+            r.name(),
+            verdict(*med <= 50.0)
+        )?;
+    }
+    writeln!(
+        md,
+        "| server RSS over 10 000 runs | {slope:+.2} MB per 1 000 runs | flat | {} |",
+        verdict(slope.abs() < 0.5)
+    )?;
     writeln!(
         md,
         "\nServer RSS samples every 1 000 runs (MB): {}",

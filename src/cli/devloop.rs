@@ -18,13 +18,13 @@ fn offline(opts: &ServeOptions, in_memory: bool) -> anyhow::Result<Arc<App>> {
     let mut opts = opts.clone();
     opts.in_memory |= in_memory;
     let config = load_config(&opts)?;
-    install_stale_packages(&config.functions.dir);
+    install_stale_packages(&config.functions.dir, config.cpython_path().as_deref());
     App::build(config, &BuildOptions::default())
 }
 
 /// Installs the packages of every Python tool whose `requirements.txt` changed since (or was
 /// never) installed, as the dev loop does on load, so `test` and `invoke` run with them.
-fn install_stale_packages(functions: &std::path::Path) {
+fn install_stale_packages(functions: &std::path::Path, cpython: Option<&std::path::Path>) {
     let Ok(entries) = std::fs::read_dir(functions) else {
         return;
     };
@@ -33,7 +33,7 @@ fn install_stale_packages(functions: &std::path::Path) {
     for folder in folders {
         if folder.join("cortexone_function.py").is_file() && crate::domain::packages::stale(&folder)
         {
-            if let Err(e) = crate::domain::packages::install(&folder) {
+            if let Err(e) = crate::domain::packages::install(&folder, cpython) {
                 eprintln!("warning: {e}");
             }
         }
@@ -226,7 +226,7 @@ async fn suite(
             // No case would reveal code that does not compile or lacks its handler: check it.
             if let Err(problem) = state
                 .executor
-                .check(tool.runtime, tool.bundle.clone())
+                .check(tool.runtime, tool.cpython, tool.bundle.clone())
                 .await
             {
                 problems.push((tool.id.clone(), problem));

@@ -99,7 +99,7 @@ pub enum Command {
         #[arg(long, value_enum)]
         visibility: Option<VisibilityArg>,
     },
-    /// Install a Python tool's requirements.txt (pure-Python packages) into its .packages/ folder.
+    /// Install a Python tool's requirements.txt into its .packages/ folder (pure-Python), or .packages-cpython/ for runtime = "python:cpython"
     Deps {
         /// The tool id (or folder name) whose requirements.txt to install.
         #[arg(value_name = "TOOL")]
@@ -199,7 +199,11 @@ pub enum Command {
     },
     /// Internal: a worker process that runs handlers for the server.
     #[command(name = "__worker", hide = true)]
-    Worker { runtime: String },
+    Worker {
+        runtime: String,
+        /// For `python:cpython`: the interpreter.
+        interpreter: Option<std::path::PathBuf>,
+    },
 }
 
 /// The planes `cortex-emu bench --plane` measures.
@@ -519,8 +523,14 @@ pub fn main() -> i32 {
     };
     let mut opts: ServeOptions = cli.common.into();
     match cli.command {
-        Some(Command::Worker { runtime }) => match Runtime::from_name(&runtime) {
-            Some(r) => crate::executor::entry::worker_main(r),
+        Some(Command::Worker {
+            runtime,
+            interpreter,
+        }) if runtime == crate::executor::CPYTHON_WORKER => {
+            crate::executor::entry::worker_main(Runtime::Python, interpreter)
+        }
+        Some(Command::Worker { runtime, .. }) => match Runtime::from_name(&runtime) {
+            Some(r) => crate::executor::entry::worker_main(r, None),
             None => {
                 eprintln!("unknown runtime {runtime:?}");
                 2
@@ -685,8 +695,8 @@ fn report(r: anyhow::Result<i32>) -> i32 {
 }
 
 fn deps_command(opts: &ServeOptions, tool: &str) -> i32 {
-    let functions = match crate::config::load_config(opts) {
-        Ok(c) => c.functions.dir,
+    let (functions, cpython) = match crate::config::load_config(opts) {
+        Ok(c) => (c.functions.dir.clone(), c.cpython_path()),
         Err(e) => {
             eprintln!("error: {e:#}");
             return 1;
@@ -708,11 +718,11 @@ fn deps_command(opts: &ServeOptions, tool: &str) -> i32 {
         eprintln!("error: no tool {tool:?} in {}", functions.display());
         return 1;
     };
-    match crate::domain::packages::install(&folder) {
+    match crate::domain::packages::install(&folder, cpython.as_deref()) {
         Ok(n) => {
             println!(
                 "installed {n} Python modules into {}; the tool imports them on its next run",
-                folder.join(crate::registry::PACKAGES_DIR).display()
+                crate::domain::packages::packages_dir(&folder).display()
             );
             0
         }

@@ -80,6 +80,9 @@ impl App {
             ));
         }
         let mut executor_options = ExecutorOptions::new(config.executor.workers);
+        executor_options.cpython = config.cpython_path();
+        executor_options.lua_in_process =
+            config.executor.lua == crate::config::LuaIsolation::Thread;
         if let Some(p) = &options.worker_program {
             executor_options.program = p.clone();
         }

@@ -8,14 +8,15 @@
 //! resolves and installs Python distributions. It is asked for pure-Python wheels only
 //! (`--platform any --implementation py --only-binary=:all:`), since RustPython cannot load
 //! native extensions; a requirement that has none fails here with the package named, not at
-//! import time in a run.
+//! import time in a run. A tool with `runtime = "python:cpython"` gets its packages from that
+//! CPython's own pip instead, native wheels included, in `.packages-cpython/` (not bundled).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use sha2::{Digest, Sha256};
 
-use crate::registry::PACKAGES_DIR as PACKAGES;
+use crate::registry::{CPYTHON_PACKAGES_DIR, PACKAGES_DIR};
 /// The stamp in [`PACKAGES`]: the hash of the `requirements.txt` it was installed from.
 const STAMP: &str = ".requirements.sha256";
 
@@ -54,19 +55,31 @@ pub fn requirements(folder: &Path) -> Option<String> {
     (!text.trim().is_empty()).then_some(text)
 }
 
+/// The folder a tool's packages go in: by the runtime its tool.toml declares.
+pub fn packages_dir(folder: &Path) -> PathBuf {
+    folder.join(if crate::registry::declares_cpython(folder) {
+        CPYTHON_PACKAGES_DIR
+    } else {
+        PACKAGES_DIR
+    })
+}
+
 /// Whether the tool's packages are missing or were installed from other requirements.
 pub fn stale(folder: &Path) -> bool {
     let Some(text) = requirements(folder) else {
         return false;
     };
-    std::fs::read_to_string(folder.join(PACKAGES).join(STAMP))
+    std::fs::read_to_string(packages_dir(folder).join(STAMP))
         .map(|s| s.trim() != requirements_hash(&text))
         .unwrap_or(true)
 }
 
-/// Installs `folder/requirements.txt` into `folder/.packages`, showing pip's progress; the old
-/// packages stay until the new set is complete.
-pub fn install(folder: &Path) -> Result<usize, String> {
+/// Installs `folder/requirements.txt` into `folder/.packages` (or `.packages-cpython`), showing
+/// pip's progress; the old packages stay until the new set is complete. `cpython` is the
+/// configured interpreter (`[python] cpython`) for a CPython tool.
+pub fn install(folder: &Path, cpython: Option<&Path>) -> Result<usize, String> {
+    let native = crate::registry::declares_cpython(folder);
+    let target = packages_dir(folder);
     let listed = folder.join("requirements.txt");
     let text = requirements(folder).ok_or_else(|| {
         format!(
@@ -88,7 +101,20 @@ pub fn install(folder: &Path) -> Result<usize, String> {
     // pip reads the requirements from a file: the effective ones, beside the staging folder.
     let requirements = staging.with_extension("txt");
     std::fs::write(&requirements, &text).map_err(|e| format!("{}: {e}", requirements.display()))?;
-    let pip = std::env::var("CORTEX_EMU_PIP").unwrap_or_else(|_| "python3".into());
+    let pip = if native {
+        crate::runtime::cpython::find(cpython)
+            .map_err(|e| {
+                format!(
+                    "{} has runtime = \"python:cpython\", but {e}",
+                    folder.display()
+                )
+            })?
+            .path
+            .to_string_lossy()
+            .into_owned()
+    } else {
+        std::env::var("CORTEX_EMU_PIP").unwrap_or_else(|_| "python3".into())
+    };
     let mut cmd = Command::new(&pip);
     if !pip.ends_with("pip") && !pip.ends_with("pip3") {
         cmd.args(["-m", "pip"]);
@@ -101,27 +127,37 @@ pub fn install(folder: &Path) -> Result<usize, String> {
         "1",
         "--target",
     ])
-    .arg(&staging)
-    .args([
-        "--platform",
-        "any",
-        "--implementation",
-        "py",
-        "--python-version",
-        "3.13",
-        "--only-binary=:all:",
-        "-r",
-    ])
-    .arg(&requirements);
+    .arg(&staging);
+    if native {
+        // CPython's own pip picks the wheels for that interpreter, native code included.
+        cmd.args(["--root-user-action", "ignore", "-r"]);
+    } else {
+        cmd.args([
+            "--platform",
+            "any",
+            "--implementation",
+            "py",
+            "--python-version",
+            "3.13",
+            "--only-binary=:all:",
+            "-r",
+        ]);
+    }
+    cmd.arg(&requirements);
     let what: Vec<&str> = text
         .lines()
         .map(|l| l.split('#').next().unwrap_or("").trim())
         .filter(|l| !l.is_empty())
         .collect();
     eprintln!(
-        "installing {} into {} (pure-Python wheels only)",
+        "installing {} into {} ({})",
         what.join(", "),
-        folder.join(PACKAGES).display()
+        target.display(),
+        if native {
+            "CPython's pip, native code included"
+        } else {
+            "pure-Python wheels only"
+        }
     );
     // pip's progress goes to stderr: stdout is the command's answer (`invoke` prints the
     // envelope there).
@@ -133,16 +169,22 @@ pub fn install(folder: &Path) -> Result<usize, String> {
         .map_err(|e| format!("could not run {pip} -m pip: {e} (set CORTEX_EMU_PIP to a pip)"))?;
     if !status.success() {
         let _ = std::fs::remove_dir_all(&staging);
+        if native {
+            return Err(format!(
+                "pip could not install the packages of {}: see its message above",
+                listed.display()
+            ));
+        }
         return Err(format!(
             "pip could not install the packages of {}: a requirement above has no pure-Python \
              wheel (it needs native code, which RustPython cannot load: numpy, pandas, \
-             pydantic-core, ...) or does not exist",
+             pydantic-core, ...; runtime = \"python:cpython\" in tool.toml runs the tool in \
+             CPython, which can) or does not exist",
             listed.display()
         ));
     }
     std::fs::write(staging.join(STAMP), requirements_hash(&text) + "\n")
         .map_err(|e| format!("{}: {e}", staging.display()))?;
-    let target = folder.join(PACKAGES);
     let _ = std::fs::remove_dir_all(&target);
     std::fs::rename(&staging, &target).map_err(|e| format!("{}: {e}", target.display()))?;
     Ok(count_py(&target))

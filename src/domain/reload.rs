@@ -192,7 +192,7 @@ pub async fn reload(state: &App, folder: &Path, defaults: &LoadDefaults, first_e
             if state.registry.problems().iter().any(|p| p.folder == label) {
                 if let Err(problem) = state
                     .executor
-                    .check(tool.runtime, tool.bundle.clone())
+                    .check(tool.runtime, tool.cpython, tool.bundle.clone())
                     .await
                 {
                     report_problem(state, &label, &problem, false);
@@ -206,7 +206,7 @@ pub async fn reload(state: &App, folder: &Path, defaults: &LoadDefaults, first_e
     }
     if let Err(problem) = state
         .executor
-        .check(tool.runtime, tool.bundle.clone())
+        .check(tool.runtime, tool.cpython, tool.bundle.clone())
         .await
     {
         report_problem(state, &label, &problem, current.is_some());
@@ -245,8 +245,13 @@ async fn install_packages(state: &App, tool: &Tool) -> bool {
         "{label}: requirements.txt changed, installing its packages (pip)"
     ));
     let folder = tool.folder.clone();
+    let cpython = state.config.cpython_path();
     let started = Instant::now();
-    match tokio::task::spawn_blocking(move || crate::domain::packages::install(&folder)).await {
+    match tokio::task::spawn_blocking(move || {
+        crate::domain::packages::install(&folder, cpython.as_deref())
+    })
+    .await
+    {
         Ok(Ok(n)) => {
             state.say(&format!(
                 "{label}: installed {n} Python modules in {:.1} s",
@@ -268,7 +273,11 @@ pub async fn check_at_start(app: &App) {
     for tool in app.registry.list() {
         install_packages(app, &tool).await;
         crate::domain::settings::announce(app, &tool);
-        if let Err(problem) = app.executor.check(tool.runtime, tool.bundle.clone()).await {
+        if let Err(problem) = app
+            .executor
+            .check(tool.runtime, tool.cpython, tool.bundle.clone())
+            .await
+        {
             let label = folder_label(&tool.folder);
             app.registry.set_problem(&label, problem.clone());
             announce(

@@ -90,7 +90,7 @@ async fn execute_here(
         tool_id: tool.id.clone(),
         version: version.clone(),
         code_hash: bundle.hash.clone(),
-        runtime: tool.runtime.id().to_string(),
+        runtime: tool.runtime_id().to_string(),
         status: status.to_string(),
         status_code: 500,
         duration_ms: 0.0,
@@ -257,6 +257,13 @@ pub(crate) fn job_for(
         network: tool.http.then(|| Network {
             mode: network,
             cassettes: tool.folder.join("http").to_string_lossy().into_owned(),
+        }),
+        cpython: tool.cpython.then(|| crate::protocol::CpythonRun {
+            packages: tool
+                .folder
+                .join(crate::registry::CPYTHON_PACKAGES_DIR)
+                .to_string_lossy()
+                .into_owned(),
         }),
     }
 }

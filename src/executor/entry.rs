@@ -17,7 +17,9 @@ fn stack_size(runtime: Runtime) -> usize {
     }
 }
 
-pub fn worker_main(runtime: Runtime) -> ! {
+/// A worker for `runtime`; for Python with `cpython` set, one that runs tools in that CPython
+/// (`cortex-emu __worker python:cpython <interpreter>`, see [`crate::runtime::cpython`]).
+pub fn worker_main(runtime: Runtime, cpython: Option<std::path::PathBuf>) -> ! {
     // Before any descriptor is opened here: the tap sits on fd 3.
     crate::runtime::tap::enable_from_env();
     // SAFETY: plain libc calls on this process's own descriptors and limits.
@@ -37,9 +39,14 @@ pub fn worker_main(runtime: Runtime) -> ! {
     let handle = std::thread::Builder::new()
         .name(format!("{}-worker", runtime.name()))
         .stack_size(stack_size(runtime))
-        .spawn(move || match runtime {
-            Runtime::Python => super::fork::serve(engine_for(runtime), protocol),
-            Runtime::Javascript | Runtime::Lua => super::worker::serve(runtime, protocol),
+        .spawn(move || match (runtime, cpython) {
+            (Runtime::Python, Some(interpreter)) => super::worker::serve_with(
+                runtime,
+                Box::new(crate::runtime::cpython::CpythonEngine::new(interpreter)),
+                protocol,
+            ),
+            (Runtime::Python, None) => super::fork::serve(engine_for(runtime), protocol),
+            (Runtime::Javascript | Runtime::Lua, _) => super::worker::serve(runtime, protocol),
         })
         .expect("spawn worker thread");
     let code = match handle.join() {

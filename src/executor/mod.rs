@@ -9,6 +9,7 @@
 pub mod alloc;
 pub mod entry;
 pub(crate) mod fork;
+mod in_process;
 /// The wire protocol between the server and its workers (a leaf: runtimes use it too).
 pub(crate) use crate::protocol;
 pub mod worker;
@@ -34,6 +35,11 @@ pub struct ExecutorOptions {
     pub program: PathBuf,
     /// Workers per runtime.
     pub workers: usize,
+    /// `[python] cpython`: the CPython for `runtime = "python:cpython"` tools (else found on
+    /// first use, see [`crate::runtime::cpython::find`]).
+    pub cpython: Option<PathBuf>,
+    /// Lua in the server process, on threads of its own (the default), or in worker processes.
+    pub lua_in_process: bool,
 }
 
 impl ExecutorOptions {
@@ -50,17 +56,26 @@ impl ExecutorOptions {
         Self {
             program,
             workers: if workers == 0 { cores.max(2) } else { workers },
+            cpython: None,
+            lua_in_process: true,
         }
     }
 }
 
 pub struct Executor {
     pools: HashMap<Runtime, Arc<Pool>>,
+    /// The pool of CPython workers, made on first use; `Err` says why there is none.
+    cpython: tokio::sync::OnceCell<Result<Arc<Pool>, String>>,
+    /// Lua's threads when it runs in process ([`in_process`]).
+    lua: Option<in_process::LuaThreads>,
+    options: ExecutorOptions,
 }
 
 struct Pool {
     runtime: Runtime,
     program: PathBuf,
+    /// After `__worker`: the runtime's name, and for CPython the interpreter.
+    worker_args: Vec<std::ffi::OsString>,
     slots: Semaphore,
     capacity: usize,
     idle: Mutex<Vec<Worker>>,
@@ -112,26 +127,45 @@ impl Executor {
     pub fn new(options: ExecutorOptions) -> Arc<Self> {
         let pools = Runtime::ALL
             .into_iter()
-            .map(|r| {
-                (
-                    r,
-                    Arc::new(Pool {
-                        runtime: r,
-                        program: options.program.clone(),
-                        slots: Semaphore::new(options.workers),
-                        capacity: options.workers,
-                        idle: Mutex::new(Vec::new()),
-                        live: Mutex::new(HashSet::new()),
-                    }),
-                )
-            })
+            .map(|r| (r, Arc::new(Pool::new(&options, r, vec![r.name().into()]))))
             .collect();
-        Arc::new(Executor { pools })
+        Arc::new(Executor {
+            pools,
+            cpython: tokio::sync::OnceCell::new(),
+            lua: options.lua_in_process.then(in_process::LuaThreads::default),
+            options,
+        })
+    }
+
+    /// The CPython pool, found and made on first use.
+    async fn cpython_pool(&self) -> Result<Arc<Pool>, String> {
+        self.cpython
+            .get_or_init(|| async {
+                let configured = self.options.cpython.clone();
+                let found = tokio::task::spawn_blocking(move || {
+                    crate::runtime::cpython::find(configured.as_deref())
+                })
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r)
+                .map_err(|e| format!("this tool has runtime = \"python:cpython\", but {e}"))?;
+                tracing::info!("CPython {} at {}", found.version, found.path.display());
+                Ok(Arc::new(Pool::new(
+                    &self.options,
+                    Runtime::Python,
+                    vec![CPYTHON_WORKER.into(), found.path.into_os_string()],
+                )))
+            })
+            .await
+            .clone()
     }
 
     /// Starts one worker per listed runtime in the background, so first requests find them warm.
     pub fn prewarm(&self, runtimes: impl IntoIterator<Item = Runtime>) {
         for r in runtimes {
+            if r == Runtime::Lua && self.lua.is_some() {
+                continue; // no worker processes: Lua runs in this process
+            }
             let pool = self.pools[&r].clone();
             tokio::spawn(async move { pool.replenish().await });
         }
@@ -150,7 +184,13 @@ impl Executor {
     }
 
     /// Compiles `bundle` in a worker without running it; `Err` says what is wrong and where.
-    pub async fn check(&self, runtime: Runtime, bundle: Arc<Bundle>) -> Result<(), String> {
+    /// In CPython when `cpython` (a `runtime = "python:cpython"` tool).
+    pub async fn check(
+        &self,
+        runtime: Runtime,
+        cpython: bool,
+        bundle: Arc<Bundle>,
+    ) -> Result<(), String> {
         let job = WireJob {
             code_hash: bundle.hash.clone(),
             files: None,
@@ -164,7 +204,13 @@ impl Executor {
             check: true,
             fold: None,
             network: None,
+            cpython: cpython.then(|| protocol::CpythonRun {
+                packages: String::new(),
+            }),
         };
+        if cpython {
+            self.cpython_pool().await?;
+        }
         let r = self.run(runtime, job, bundle).await;
         match r.status {
             RunStatus::Success => Ok(()),
@@ -177,11 +223,49 @@ impl Executor {
 
     /// Runs one job; every failure becomes a [`RunResult`].
     pub async fn run(&self, runtime: Runtime, job: WireJob, bundle: Arc<Bundle>) -> RunResult {
+        if job.cpython.is_some() {
+            return match self.cpython_pool().await {
+                Ok(pool) => pool.run(job, bundle).await,
+                Err(problem) => RunResult::failed(
+                    failure_body(Runtime::Python, "RuntimeError", &problem),
+                    problem.clone(),
+                    format!("[cortex-emu] {problem}\n"),
+                ),
+            };
+        }
+        if let (Runtime::Lua, Some(threads)) = (runtime, &self.lua) {
+            // The pool's semaphore bounds Lua's concurrent runs as it bounds its workers.
+            let _permit = self.pools[&runtime]
+                .slots
+                .acquire()
+                .await
+                .expect("pool semaphore is never closed");
+            return threads.run(job, bundle).await;
+        }
         self.pools[&runtime].run(job, bundle).await
     }
 }
 
+/// The worker argument that selects CPython (the interpreter's path follows it).
+pub const CPYTHON_WORKER: &str = "python:cpython";
+
 impl Pool {
+    fn new(
+        options: &ExecutorOptions,
+        runtime: Runtime,
+        worker_args: Vec<std::ffi::OsString>,
+    ) -> Self {
+        Pool {
+            runtime,
+            program: options.program.clone(),
+            worker_args,
+            slots: Semaphore::new(options.workers),
+            capacity: options.workers,
+            idle: Mutex::new(Vec::new()),
+            live: Mutex::new(HashSet::new()),
+        }
+    }
+
     async fn replenish(self: Arc<Self>) {
         if self.idle.lock().unwrap().len() >= self.capacity {
             return;
@@ -284,7 +368,7 @@ impl Pool {
         let mut command = Command::new(&self.program);
         command
             .arg("__worker")
-            .arg(self.runtime.name())
+            .args(&self.worker_args)
             .env_clear()
             // Its own process group: a timeout kills the worker and anything it forked at once,
             // and a Ctrl-C in the terminal reaches only the server, which shuts down gracefully.

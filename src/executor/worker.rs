@@ -90,7 +90,7 @@ impl Session {
 pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
 
 /// Applies the response limit, and cuts the error text (a traceback) to the log limit.
-fn cap(runtime: Runtime, mut r: RunResult, log_limit: usize) -> RunResult {
+pub(crate) fn cap(runtime: Runtime, mut r: RunResult, log_limit: usize) -> RunResult {
     if let Some(body) = &r.body {
         if body.len() > MAX_RESPONSE_BYTES {
             let details = format!(
@@ -127,7 +127,12 @@ fn cap(runtime: Runtime, mut r: RunResult, log_limit: usize) -> RunResult {
 }
 
 pub(crate) fn serve(runtime: Runtime, protocol: std::fs::File) {
-    let mut session = Session::new(runtime, engine_for(runtime));
+    serve_with(runtime, engine_for(runtime), protocol)
+}
+
+/// [`serve`] with a given engine (CPython's, for Python tools that ask for it).
+pub(crate) fn serve_with(runtime: Runtime, engine: Box<dyn Engine>, protocol: std::fs::File) {
+    let mut session = Session::new(runtime, engine);
     let mut out = std::io::BufWriter::new(protocol);
     let stdin = std::io::stdin();
     let mut line = String::new();

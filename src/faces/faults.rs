@@ -113,7 +113,7 @@ async fn record_injected(
         tool_id: tool.id.clone(),
         version: "injected".into(),
         code_hash: tool.bundle.hash.clone(),
-        runtime: tool.runtime.id().to_string(),
+        runtime: tool.runtime_id().to_string(),
         status: if status_code < 400 {
             "success"
         } else {

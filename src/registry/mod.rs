@@ -94,6 +94,9 @@ pub struct ToolToml {
     pub memory: Option<u32>,
     pub price_per_run: Option<toml::Value>,
     pub http: Option<bool>,
+    /// The runtime, when the handler file alone does not say it: `python:cpython` runs a
+    /// Python tool in the machine's CPython (for packages with native code).
+    pub runtime: Option<String>,
     pub secrets: Option<Vec<String>>,
     pub description: Option<String>,
     /// The event's JSON Schema, for the marketplace's `get_tool_schema`: a table, or the name
@@ -137,6 +140,8 @@ pub struct Tool {
     pub memory_mb: u32,
     pub price_per_run: Option<Decimal>,
     pub http: bool,
+    /// `runtime = "python:cpython"`: runs in the machine's CPython instead of RustPython.
+    pub cpython: bool,
     pub secrets: Vec<String>,
     pub description: String,
     /// Declared in tool.toml (`input_schema`); otherwise the marketplace infers one.
@@ -251,6 +256,7 @@ pub fn load_tool(folder: &Path, defaults: &LoadDefaults) -> Result<Tool, String>
         None => None,
         Some(v) => Some(read_input_schema(folder, v, &text_of(&manifest_path))?),
     };
+    let cpython = declared_engine(runtime, manifest.runtime.as_deref())?;
     let bundle = read_bundle(folder, runtime)?;
     Ok(Tool {
         name: manifest.name.clone().unwrap_or_else(|| folder_name.clone()),
@@ -267,11 +273,61 @@ pub fn load_tool(folder: &Path, defaults: &LoadDefaults) -> Result<Tool, String>
         memory_mb: memory,
         price_per_run,
         http: manifest.http.unwrap_or(false),
+        cpython,
         secrets: manifest.secrets.clone().unwrap_or_default(),
         description: manifest.description.clone().unwrap_or_default(),
         input_schema,
         bundle: Arc::new(bundle),
     })
+}
+
+impl Tool {
+    /// The runtime as the emulator shows it: the platform's id, or `python:cpython`.
+    pub fn runtime_id(&self) -> &'static str {
+        if self.cpython {
+            CPYTHON_RUNTIME
+        } else {
+            self.runtime.id()
+        }
+    }
+}
+
+/// The value of `runtime = "python:cpython"`.
+pub const CPYTHON_RUNTIME: &str = "python:cpython";
+
+/// Whether tool.toml's `runtime` asks for CPython; `Err` when it names another runtime than
+/// the handler file's.
+fn declared_engine(runtime: Runtime, declared: Option<&str>) -> Result<bool, String> {
+    let Some(declared) = declared else {
+        return Ok(false);
+    };
+    let valid: &[&str] = match runtime {
+        Runtime::Python => &["python", "python:3.13", CPYTHON_RUNTIME],
+        Runtime::Javascript => &["javascript", "nodejs"],
+        Runtime::Lua => &["lua"],
+    };
+    if valid.contains(&declared) {
+        return Ok(declared == CPYTHON_RUNTIME);
+    }
+    Err(format!(
+        "tool.toml: runtime = {declared:?} does not match {}: use {}",
+        runtime.entry_file(),
+        valid
+            .iter()
+            .map(|v| format!("{v:?}"))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    ))
+}
+
+/// Whether the tool in `folder` declares `runtime = "python:cpython"` (for the package
+/// installer, which works on folders).
+pub fn declares_cpython(folder: &Path) -> bool {
+    std::fs::read_to_string(folder.join("tool.toml"))
+        .ok()
+        .and_then(|t| toml::from_str::<ToolToml>(&t).ok())
+        .and_then(|m| m.runtime)
+        .is_some_and(|r| r == CPYTHON_RUNTIME)
 }
 
 fn text_of(path: &Path) -> String {
@@ -312,6 +368,9 @@ fn read_input_schema(
 /// The folder of a Python tool's installed packages (`cortex-emu deps`), carried in its bundle
 /// and imported from after the tool's own modules.
 pub const PACKAGES_DIR: &str = ".packages";
+/// The folder of a `runtime = "python:cpython"` tool's packages, installed by CPython's pip
+/// (native code included). Not bundled: CPython imports it from the tool folder.
+pub const CPYTHON_PACKAGES_DIR: &str = ".packages-cpython";
 const PACKAGES_PREFIX: &str = ".packages/";
 
 /// The files of an installed package a run may need: its modules and the data packages read

@@ -61,15 +61,38 @@ impl Engine for LuaEngine {
     }
 
     fn run(&mut self, files: &Files, job: &WireJob) -> RunResult {
+        self.run_until(files, job, None)
+    }
+}
+
+impl LuaEngine {
+    /// A run; with a `deadline`, an instruction hook stops it there (status `Timeout`), for
+    /// Lua run inside the server where no process can be killed.
+    pub fn run_until(
+        &mut self,
+        files: &Files,
+        job: &WireJob,
+        deadline: Option<Instant>,
+    ) -> RunResult {
         let logs = Arc::new(Mutex::new(String::new()));
         let started = Instant::now();
         let vm = self.next.take().map(Ok).unwrap_or_else(base_vm);
+        let stopped = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let outcome = match vm {
-            Ok(lua) => run_once(lua, files, job, logs.clone()),
+            Ok(lua) => match deadline.map(|d| stop_at(&lua, d, stopped.clone())) {
+                Some(Err(e)) => Err(Failure::runtime(error_text(&e))),
+                _ => run_once(lua, files, job, logs.clone()),
+            },
             Err(e) => Err(Failure::runtime(error_text(&e))),
         };
         let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         let mut logs = std::mem::take(&mut *logs.lock().unwrap());
+        if stopped.load(std::sync::atomic::Ordering::Relaxed) {
+            let mut r = RunResult::failed(String::new(), "timeout".into(), logs);
+            r.status = crate::protocol::RunStatus::Timeout;
+            r.duration_ms = duration_ms;
+            return r;
+        }
         match outcome {
             Ok(n) => finished(n, logs, duration_ms, job.log_limit),
             Err(Failure {
@@ -84,6 +107,29 @@ impl Engine for LuaEngine {
             }
         }
     }
+}
+
+/// Instructions between two looks at the clock: ~10 µs of Lua, so the stop comes within
+/// microseconds of the deadline at a cost too small to measure.
+const HOOK_EVERY: u32 = 10_000;
+
+/// Makes the VM raise an error once `deadline` has passed, and on every look after (so a
+/// `pcall` that swallows one does not keep the run alive).
+fn stop_at(
+    lua: &Lua,
+    deadline: Instant,
+    stopped: Arc<std::sync::atomic::AtomicBool>,
+) -> mlua::Result<()> {
+    lua.set_hook(
+        mlua::HookTriggers::new().every_nth_instruction(HOOK_EVERY),
+        move |_, _| {
+            if Instant::now() >= deadline {
+                stopped.store(true, std::sync::atomic::Ordering::Relaxed);
+                return Err(mlua::Error::runtime("the run passed its timeout"));
+            }
+            Ok(mlua::VmState::Continue)
+        },
+    )
 }
 
 struct Failure {

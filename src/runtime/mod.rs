@@ -1,6 +1,7 @@
 //! The three language runtimes. Each runs inside a worker process (see `executor`), owns its
 //! interpreter, and turns one job into a [`RunResult`] following PLATFORM.md §2.1–§2.3.
 
+pub mod cpython;
 pub(crate) mod fold_bindings;
 pub mod javascript;
 mod js_errors;

@@ -14,6 +14,8 @@ use super::{Engine, Files};
 use crate::protocol::{RunResult, RunStatus, WireJob};
 
 const PRELUDE: &str = include_str!("python_prelude.py");
+/// What the RustPython and CPython harnesses share (context, logs, envelope, tracebacks).
+const COMMON: &str = include_str!("python_common.py");
 /// `_socket`, `select` and `ssl` over [`super::outbound`] (virtual HTTP connections).
 const NETWORK: &str = include_str!("python_network.py");
 
@@ -29,14 +31,33 @@ struct Harness {
     check: PyObjectRef,
 }
 
+/// What a harness's run returns (as JSON), for RustPython and CPython alike.
 #[derive(Deserialize)]
-struct HarnessOut {
+pub(crate) struct HarnessOut {
     status_code: i64,
     body: Option<String>,
     logs: String,
     error: Option<String>,
     failed: bool,
     duration_ms: f64,
+}
+
+impl HarnessOut {
+    pub(crate) fn into_result(self) -> RunResult {
+        RunResult {
+            status: if self.failed || self.status_code >= 500 {
+                RunStatus::Error
+            } else {
+                RunStatus::Success
+            },
+            status_code: self.status_code,
+            body: self.body,
+            logs: self.logs,
+            error: self.error,
+            duration_ms: self.duration_ms,
+            exchanges: Vec::new(),
+        }
+    }
 }
 
 fn urandom(n: usize, vm: &VirtualMachine) -> PyObjectRef {
@@ -77,7 +98,10 @@ impl PythonEngine {
                 .globals
                 .set_item("_host_tap", tap.into(), vm)
                 .map_err(|e| exception_text(vm, e))?;
+            // The prelude first: it makes `io` importable, which the common part imports.
             vm.run_string(scope.clone(), PRELUDE, "<cortex-emu harness>".to_owned())
+                .map_err(|e| exception_text(vm, e))?;
+            vm.run_string(scope.clone(), COMMON, "<cortex-emu harness>".to_owned())
                 .map_err(|e| exception_text(vm, e))?;
             let fetch = vm.new_function("fetch", |request: rustpython_vm::builtins::PyStrRef| {
                 super::outbound::fetch_json(&request.to_string_lossy())
@@ -186,19 +210,7 @@ impl Engine for PythonEngine {
         let parsed = out
             .and_then(|text| serde_json::from_str::<HarnessOut>(&text).map_err(|e| e.to_string()));
         match parsed {
-            Ok(o) => RunResult {
-                status: if o.failed || o.status_code >= 500 {
-                    RunStatus::Error
-                } else {
-                    RunStatus::Success
-                },
-                status_code: o.status_code,
-                body: o.body,
-                logs: o.logs,
-                error: o.error,
-                duration_ms: o.duration_ms,
-                exchanges: Vec::new(),
-            },
+            Ok(o) => o.into_result(),
             Err(e) => RunResult::failed(
                 crate::catalogue::handler::python(
                     "internal error in the emulator's Python harness",

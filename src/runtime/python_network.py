@@ -295,11 +295,25 @@ _socket.inet_ntop = lambda family, b: _socket.inet_ntoa(b)
 _socket.CAPI = None
 sys.modules["_socket"] = _socket
 
-# `select`: nothing to wait for on a virtual connection, so everything is always ready.
-_select = types.ModuleType("select")
-_select.error = OSError
-_select.select = lambda r, w, x, timeout=None: (list(r), list(w), [])
-sys.modules["select"] = _select
+# `select`: nothing to wait for on a virtual connection, so everything is always ready. Under
+# CPython (`_CPYTHON`, set by cpython_driver.py) the real module stays for real descriptors
+# (pipes of a subprocess) and only a call that includes a virtual socket is answered here.
+_CPYTHON = globals().get("_CPYTHON", False)
+if _CPYTHON:
+    import select as _select
+    _real_select = _select.select
+
+    def _select_any(r, w, x, timeout=None):
+        if any(isinstance(s, socket) for s in list(r) + list(w) + list(x)):
+            return ([s for s in r if isinstance(s, socket)],
+                    [s for s in w if isinstance(s, socket)], [])
+        return _real_select(r, w, x, timeout)
+    _select.select = _select_any
+else:
+    _select = types.ModuleType("select")
+    _select.error = OSError
+    _select.select = lambda r, w, x, timeout=None: (list(r), list(w), [])
+    sys.modules["select"] = _select
 
 # `ssl`: TLS is the host's business; a context only marks the connection as https.
 _ssl = types.ModuleType("ssl")
@@ -413,60 +427,63 @@ _ssl.wrap_socket = lambda sock, *a, **k: SSLContext().wrap_socket(sock)
 sys.modules["ssl"] = _ssl
 sys.modules["_ssl"] = _ssl
 
-# `_signal`: handlers cannot receive signals in the sandbox; installing one is accepted and
-# never fires, so modules that set one up at import (unittest, asyncio, subprocess) load.
-_signal = types.ModuleType("_signal")
-for _name, _value in dict(SIGHUP=1, SIGINT=2, SIGQUIT=3, SIGILL=4, SIGTRAP=5, SIGABRT=6,
-                          SIGBUS=7, SIGFPE=8, SIGKILL=9, SIGUSR1=10, SIGSEGV=11, SIGUSR2=12,
-                          SIGPIPE=13, SIGALRM=14, SIGTERM=15, SIGCHLD=17, SIGCONT=18, SIGSTOP=19,
-                          SIGTSTP=20, SIGTTIN=21, SIGTTOU=22, SIGURG=23, SIGXCPU=24, SIGXFSZ=25,
-                          SIGVTALRM=26, SIGPROF=27, SIGWINCH=28, SIGIO=29, SIGPWR=30, SIGSYS=31,
-                          SIG_DFL=0, SIG_IGN=1, NSIG=65, SIG_BLOCK=0, SIG_UNBLOCK=1,
-                          SIG_SETMASK=2, ITIMER_REAL=0, ITIMER_VIRTUAL=1,
-                          ITIMER_PROF=2).items():
-    setattr(_signal, _name, _value)
-_signal_handlers = {}
+# CPython has real `_signal` and `_posixsubprocess` (a native package may need them); the
+# sandbox's stand-ins are for RustPython, which lacks them.
+if not _CPYTHON:
+    # `_signal`: handlers cannot receive signals in the sandbox; installing one is accepted and
+    # never fires, so modules that set one up at import (unittest, asyncio, subprocess) load.
+    _signal = types.ModuleType("_signal")
+    for _name, _value in dict(SIGHUP=1, SIGINT=2, SIGQUIT=3, SIGILL=4, SIGTRAP=5, SIGABRT=6,
+                              SIGBUS=7, SIGFPE=8, SIGKILL=9, SIGUSR1=10, SIGSEGV=11, SIGUSR2=12,
+                              SIGPIPE=13, SIGALRM=14, SIGTERM=15, SIGCHLD=17, SIGCONT=18, SIGSTOP=19,
+                              SIGTSTP=20, SIGTTIN=21, SIGTTOU=22, SIGURG=23, SIGXCPU=24, SIGXFSZ=25,
+                              SIGVTALRM=26, SIGPROF=27, SIGWINCH=28, SIGIO=29, SIGPWR=30, SIGSYS=31,
+                              SIG_DFL=0, SIG_IGN=1, NSIG=65, SIG_BLOCK=0, SIG_UNBLOCK=1,
+                              SIG_SETMASK=2, ITIMER_REAL=0, ITIMER_VIRTUAL=1,
+                              ITIMER_PROF=2).items():
+        setattr(_signal, _name, _value)
+    _signal_handlers = {}
 
 
-def _default_int_handler(signum, frame):
-    raise KeyboardInterrupt
+    def _default_int_handler(signum, frame):
+        raise KeyboardInterrupt
 
 
-def _set_signal(signum, handler):
-    previous = _signal_handlers.get(signum, 0)
-    _signal_handlers[signum] = handler
-    return previous
+    def _set_signal(signum, handler):
+        previous = _signal_handlers.get(signum, 0)
+        _signal_handlers[signum] = handler
+        return previous
 
 
-_signal.default_int_handler = _default_int_handler
-_signal.signal = _set_signal
-_signal.getsignal = lambda signum: _signal_handlers.get(signum, 0)
-_signal.set_wakeup_fd = lambda fd, warn_on_full_buffer=True: -1
-_signal.alarm = lambda seconds: 0
-_signal.pause = lambda: None
-_signal.siginterrupt = lambda signum, flag: None
-_signal.pthread_sigmask = lambda how, mask: set()
-_signal.pthread_kill = lambda thread_id, signum: None
-_signal.valid_signals = lambda: set(range(1, 65))
-_signal.strsignal = lambda signum: "Signal %d" % signum
-_signal.setitimer = lambda which, seconds, interval=0.0: (0.0, 0.0)
-_signal.getitimer = lambda which: (0.0, 0.0)
+    _signal.default_int_handler = _default_int_handler
+    _signal.signal = _set_signal
+    _signal.getsignal = lambda signum: _signal_handlers.get(signum, 0)
+    _signal.set_wakeup_fd = lambda fd, warn_on_full_buffer=True: -1
+    _signal.alarm = lambda seconds: 0
+    _signal.pause = lambda: None
+    _signal.siginterrupt = lambda signum, flag: None
+    _signal.pthread_sigmask = lambda how, mask: set()
+    _signal.pthread_kill = lambda thread_id, signum: None
+    _signal.valid_signals = lambda: set(range(1, 65))
+    _signal.strsignal = lambda signum: "Signal %d" % signum
+    _signal.setitimer = lambda which, seconds, interval=0.0: (0.0, 0.0)
+    _signal.getitimer = lambda which: (0.0, 0.0)
 
 
-def _raise_signal(signum):
-    raise PermissionError(1, "Operation not permitted: signals are not available in the sandbox")
+    def _raise_signal(signum):
+        raise PermissionError(1, "Operation not permitted: signals are not available in the sandbox")
 
 
-_signal.raise_signal = _raise_signal
-sys.modules["_signal"] = _signal
+    _signal.raise_signal = _raise_signal
+    sys.modules["_signal"] = _signal
 
-# `_posixsubprocess`: no processes in the sandbox; `subprocess` imports, starting one is refused.
-_posixsubprocess = types.ModuleType("_posixsubprocess")
-
-
-def _fork_exec(*args, **kwargs):
-    raise PermissionError(1, "Operation not permitted: subprocesses are not available in the sandbox")
+    # `_posixsubprocess`: no processes in the sandbox; `subprocess` imports, starting one is refused.
+    _posixsubprocess = types.ModuleType("_posixsubprocess")
 
 
-_posixsubprocess.fork_exec = _fork_exec
-sys.modules["_posixsubprocess"] = _posixsubprocess
+    def _fork_exec(*args, **kwargs):
+        raise PermissionError(1, "Operation not permitted: subprocesses are not available in the sandbox")
+
+
+    _posixsubprocess.fork_exec = _fork_exec
+    sys.modules["_posixsubprocess"] = _posixsubprocess

@@ -28,6 +28,11 @@ pub fn enable_from_env() {
     }
 }
 
+/// Whether this worker has a tap (a CPython child writes to it directly).
+pub fn is_on() -> bool {
+    ON.load(Ordering::Relaxed)
+}
+
 /// A run starts: empty the tap (what the previous run, of whatever tenant, printed is gone
 /// before this handler's code runs). One byte past `limit` is kept, so the server can tell
 /// output that was cut.

@@ -646,7 +646,7 @@ impl Store {
             t.id.clone(),
             t.name.clone(),
             t.organization.clone(),
-            t.runtime.id().to_string(),
+            t.runtime_id().to_string(),
             format!("{:?}", t.kind).to_lowercase(),
         );
         let now = self.clock.rfc3339();

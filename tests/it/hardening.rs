@@ -247,7 +247,11 @@ fn kill_and_wait(pid: u64) {
 #[test]
 fn a_worker_killed_while_idle_costs_nothing_and_the_next_run_succeeds() {
     let functions = fixtures_dir();
-    let emu = Emu::start_with(functions.path(), &config_text(ONE_WORKER));
+    // Lua in worker processes too (it runs in the server's own threads by default).
+    let emu = Emu::start_with(
+        functions.path(),
+        &config_text(&format!("{ONE_WORKER}lua = \"process\"\n")),
+    );
     for (tool, runtime) in [
         ("py-hello", "python"),
         ("js-hello", "javascript"),

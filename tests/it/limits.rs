@@ -184,3 +184,45 @@ fn memory_bombs_are_runtime_errors() {
     let v = emu.invoke("py-memgrow", "{}").inner();
     assert!(v["error"].as_str().unwrap().contains("memory"), "{v}");
 }
+
+/// Issue 15: Lua runs on the server's own threads, so a runaway loop there must neither stop the
+/// server nor hold up other runs: a hello answers while the loop is still spinning, and the loop
+/// still ends as 408.
+#[test]
+fn a_spinning_lua_run_in_process_does_not_hold_up_other_runs() {
+    let dir = fixtures_dir();
+    let emu = Emu::start_with(dir.path(), &config_text(""));
+    assert!(
+        emu.health()["workers"]["lua"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "Lua runs in process by default: {}",
+        emu.health()
+    );
+    let base = emu.base.clone();
+    let spinner = std::thread::spawn(move || {
+        client()
+            .post(format!("{base}/api/v1/functions/lua-loop/invoke"))
+            .header("Authorization", KEY)
+            .body(r#"{"event": {}}"#)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    });
+    // Wait until the loop is running (no sleep: the in-flight count says so).
+    while emu.health()["runs_in_flight"] != 1 {
+        std::thread::yield_now();
+    }
+    for tool in ["lua-hello", "lua-membomb", "lua-recursion"] {
+        let r = emu.invoke(tool, "{}");
+        assert_eq!(r.status, 200, "{tool}: {}", r.body);
+    }
+    assert!(
+        !spinner.is_finished(),
+        "the other runs answered while the loop was still spinning"
+    );
+    assert_eq!(spinner.join().unwrap(), 408);
+    assert_next_request_succeeds(&emu);
+}

@@ -5,6 +5,7 @@ mod admin;
 mod catalogue;
 mod common;
 mod cortex_api;
+mod cpython;
 mod defects;
 mod devloop;
 mod feedback;

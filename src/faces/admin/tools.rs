@@ -82,7 +82,7 @@ pub async fn list_tools(State(state): State<Arc<App>>) -> Response {
                 .map(|v| json!({"version": v.version, "code_hash": v.bundle.hash, "visibility": v.visibility, "created_at": v.created_at}))
                 .collect();
             json!({
-                "id": t.id, "name": t.name, "folder": t.folder, "runtime": t.runtime.id(), "type": t.kind, "organization": t.organization,
+                "id": t.id, "name": t.name, "folder": t.folder, "runtime": t.runtime_id(), "type": t.kind, "organization": t.organization,
                 "visibility": t.visibility, "draft_code_hash": t.bundle.hash, "versions": versions,
             })
         })

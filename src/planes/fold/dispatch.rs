@@ -127,6 +127,7 @@ pub(crate) async fn run_function(
                 .to_string_lossy()
                 .into_owned(),
         }),
+        cpython: None,
     };
     let triggered_at = app.clock.rfc3339();
     let result = app.executor.run(Runtime::Javascript, job, bundle).await;
