@@ -43,6 +43,10 @@ pub fn router(app: Arc<App>) -> Router {
                 .delete(faces::mcp::delete),
         )
         .route("/_emulator/openapi.json", get(faces::admin::openapi))
+        .route("/_emulator/ui", get(faces::ui::to_index))
+        .route("/_emulator/ui/", get(faces::ui::index))
+        .route("/_emulator/ui/app.js", get(faces::ui::script))
+        .route("/_emulator/ui/app.css", get(faces::ui::style))
         .merge(faces::admin::router(app.clone()))
         .nest("/identity", crate::planes::identity::router())
         .nest("/cortex-api", crate::planes::cortex_api::router(&app))
@@ -207,6 +211,11 @@ fn banner(app: &App, addr: SocketAddr, startup: Duration) -> String {
         }
     }
     s.push_str(&format!("  admin token: {}\n", app.admin_token));
+    s.push_str(&format!(
+        "  dashboard: http://{addr}{}#token={}\n",
+        crate::faces::ui::PATH,
+        app.admin_token
+    ));
     s.push_str(&format!(
         "  planes: http://{addr}/identity  http://{addr}/cortex-api  http://{addr}/fold\n"
     ));

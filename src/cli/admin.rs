@@ -242,6 +242,51 @@ pub fn logs(opts: &ServeOptions, id: &str, as_json: bool) -> anyhow::Result<i32>
     Ok(0)
 }
 
+/// `cortex-emu replay ID [--same-version]`: the replay's envelope, then what changed.
+pub fn replay(
+    opts: &ServeOptions,
+    id: &str,
+    same_version: bool,
+    as_json: bool,
+) -> anyhow::Result<i32> {
+    let c = AdminClient::new(opts)?;
+    let both = c.post(
+        &format!("/activations/{}/replay", urlencode(id)),
+        serde_json::json!({ "same_version": same_version }),
+    )?;
+    if as_json {
+        return print_json(&both).map(|()| 0);
+    }
+    let (a, b) = (&both["original"], &both["replay"]);
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    println!(
+        "replayed {} as {} ({}@{}, code {} → {})",
+        s(&a["id"]),
+        s(&b["id"]),
+        s(&b["tool"]),
+        s(&b["version"]),
+        s(&a["code_hash"]).chars().take(12).collect::<String>(),
+        s(&b["code_hash"]).chars().take(12).collect::<String>()
+    );
+    let (was, now) = (text(&a["response_text"]), text(&b["response_text"]));
+    println!("response: {now}");
+    if was == now {
+        println!(
+            "same response as the original ({} → {})",
+            s(&a["status"]),
+            s(&b["status"])
+        );
+    } else {
+        println!("the response changed:");
+        println!("- {was}");
+        println!("+ {now}");
+    }
+    Ok(0)
+}
+
 pub fn keys_create(
     opts: &ServeOptions,
     org: Option<String>,

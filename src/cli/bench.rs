@@ -112,7 +112,7 @@ impl Server {
         record: bool,
     ) -> anyhow::Result<Server> {
         std::fs::write(dir.join("emulator.toml"), config(record))?;
-        let _ = std::fs::remove_file(dir.join("state.db"));
+        let _ = std::fs::remove_dir_all(dir.join(".cortex-emu"));
         let t0 = Instant::now();
         let mut child = Command::new(exe)
             .arg("--config")
@@ -120,7 +120,7 @@ impl Server {
             .arg("--functions")
             .arg(functions)
             .arg("--state")
-            .arg(dir.join("state.db"))
+            .arg(dir.join(".cortex-emu/state.db"))
             .env("CORTEX_EMU_STDIN_LIFELINE", "1")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -231,7 +231,7 @@ fn first_ok_after_start(
     tool: &str,
 ) -> anyhow::Result<f64> {
     std::fs::write(dir.join("emulator.toml"), config(true))?;
-    let _ = std::fs::remove_file(dir.join("state.db"));
+    let _ = std::fs::remove_dir_all(dir.join(".cortex-emu"));
     let t0 = Instant::now();
     let mut child = Command::new(exe)
         .arg("--config")
@@ -239,7 +239,7 @@ fn first_ok_after_start(
         .arg("--functions")
         .arg(functions)
         .arg("--state")
-        .arg(dir.join("state.db"))
+        .arg(dir.join(".cortex-emu/state.db"))
         .env("CORTEX_EMU_STDIN_LIFELINE", "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

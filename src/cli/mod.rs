@@ -162,6 +162,18 @@ pub enum Command {
         #[command(flatten)]
         json: JsonArg,
     },
+    /// Run an activation's event again on the running emulator (the tool's current draft, or
+    /// the same version) and show both responses with their differences.
+    Replay {
+        /// The activation id, or a unique prefix of it.
+        #[arg(value_name = "ID")]
+        activation: String,
+        /// Run the version the original ran (its exact code) instead of the current draft.
+        #[arg(long)]
+        same_version: bool,
+        #[command(flatten)]
+        json: JsonArg,
+    },
     /// Manage API keys (of the default organization unless --org).
     Keys {
         #[command(subcommand)]
@@ -577,6 +589,11 @@ pub fn main() -> i32 {
         Some(Command::Refusals { tool, limit, json }) => {
             report_piped(|| admin::refusals(&opts, tool, limit, json.on))
         }
+        Some(Command::Replay {
+            activation,
+            same_version,
+            json,
+        }) => report_piped(|| admin::replay(&opts, &activation, same_version, json.on)),
         Some(Command::Logs { activation, json }) => {
             report_piped(|| admin::logs(&opts, &activation, json.on))
         }

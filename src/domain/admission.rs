@@ -37,6 +37,8 @@ pub struct RunRequest {
     /// Run exactly this code instead of the version's (test cases of a revision being
     /// published).
     pub code: Option<Arc<Bundle>>,
+    /// The activation this run replays (recorded on the new activation).
+    pub replay_of: Option<String>,
 }
 
 impl RunRequest {
@@ -48,6 +50,7 @@ impl RunRequest {
             event,
             kind: None,
             code: None,
+            replay_of: None,
         }
     }
 }
@@ -172,6 +175,7 @@ pub async fn run(app: &Arc<App>, req: RunRequest) -> Result<Executed, GatewayErr
         admitted.target,
         req.event,
         admitted.payer,
+        req.replay_of,
     )
     .await)
 }

@@ -14,6 +14,7 @@ pub mod inflight;
 pub mod packages;
 pub mod publishing;
 pub mod reload;
+pub mod replay;
 pub mod running;
 pub mod runs;
 pub mod settings;

@@ -45,9 +45,13 @@ pub(crate) async fn execute(
     target: Target,
     event: Value,
     payer: Payer,
+    replay_of: Option<String>,
 ) -> Executed {
     let (app, tool) = (app.clone(), tool.clone());
-    let run = tokio::spawn(async move { execute_here(&app, &tool, target, event, payer).await });
+    let run =
+        tokio::spawn(
+            async move { execute_here(&app, &tool, target, event, payer, replay_of).await },
+        );
     match run.await {
         Ok(done) => done,
         // Only a panic inside the run ends up here; the server keeps serving.
@@ -61,6 +65,7 @@ async fn execute_here(
     target: Target,
     event: Value,
     payer: Payer,
+    replay_of: Option<String>,
 ) -> Executed {
     let (version, bundle) = target.code(tool);
     let activation_id = uuid::Uuid::new_v4().to_string();
@@ -103,6 +108,7 @@ async fn execute_here(
         finished_at: String::new(),
         injected: false,
         exchanges: "[]".into(),
+        replay_of: replay_of.clone(),
     };
     let guard = key.map(|k| {
         let mut interrupted = draft("interrupted", Some("interrupted by shutdown".into()));

@@ -22,30 +22,43 @@ pub async fn inject(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
     if path.starts_with("/_emulator") || app.faults.is_empty() {
         return next.run(req).await;
     }
-    let tool = tool_of(&path);
     let key = authenticate(
         &app,
         crate::faces::gateway::authorization(req.headers()),
         KeyStyle::RawOrBearer,
     )
     .ok();
-    let organization = key.as_ref().map(|k| org_slug(&app, k));
+    match forced(&app, &path, key).await {
+        Some(response) => response,
+        None => next.run(req).await,
+    }
+}
+
+/// The fault that answers a request to `path` by `key`, if one matches: its added latency is
+/// waited out here, and a forced row is the answer (`None`: the route answers itself). The
+/// dashboard's invoke (an admin route) asks this for the gateway route it stands for.
+pub async fn forced(
+    app: &Arc<App>,
+    path: &str,
+    key: Option<crate::store::KeyRecord>,
+) -> Option<Response> {
+    if app.faults.is_empty() {
+        return None;
+    }
+    let tool = tool_of(path);
+    let organization = key.as_ref().map(|k| org_slug(app, k));
     let scope = Scope {
-        path: &path,
+        path,
         tool: tool.as_deref(),
         organization: organization.as_deref(),
     };
-    let Some(hit) = app.faults.take(&scope) else {
-        return next.run(req).await;
-    };
+    let hit = app.faults.take(&scope)?;
     if !hit.latency.is_zero() {
         tokio::time::sleep(hit.latency).await;
     }
-    let Some(row) = hit.row else {
-        return next.run(req).await;
-    };
+    let row = hit.row?;
     let rival = app.catalogue.wording == Wording::Rival;
-    let text = rows::render(row, &path, rival);
+    let text = rows::render(row, path, rival);
     let mut response = (
         StatusCode::from_u16(row.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         [(
@@ -64,11 +77,11 @@ pub async fn inject(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
     // activity log shows what the client saw.
     if matches!(row.family, Family::Gateway | Family::Handler) {
         if let (Some(tool), Some(key)) = (tool.and_then(|t| app.registry.get(&t)), key) {
-            let id = record_injected(&app, &tool, &key, row, text).await;
+            let id = record_injected(app, &tool, &key, row, text).await;
             response = crate::faces::reply::with_activation_id(response, &id);
         }
     }
-    response
+    Some(response)
 }
 
 /// The tool id a path names, on the routes that name one.
@@ -131,6 +144,7 @@ async fn record_injected(
         finished_at: now,
         injected: true,
         exchanges: "[]".into(),
+        replay_of: None,
     };
     let id = a.id.clone();
     let live = Arc::new(a.clone());

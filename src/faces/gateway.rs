@@ -64,6 +64,14 @@ pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, GatewayError> 
     })
 }
 
+/// The invoke route's path for a tool (and version).
+pub fn invoke_route(function_id: &str, version: Option<&str>) -> String {
+    format!(
+        "/api/v1/functions/{function_id}{}/invoke",
+        version.map(|v| format!("/{v}")).unwrap_or_default()
+    )
+}
+
 async fn invoke(
     app: Arc<App>,
     function_id: String,
@@ -73,13 +81,7 @@ async fn invoke(
 ) -> Response {
     // A refused request runs nothing and is not billed, but the terminal says why and the
     // request log keeps it.
-    let route = format!(
-        "/api/v1/functions/{function_id}{}/invoke",
-        version
-            .as_deref()
-            .map(|v| format!("/{v}"))
-            .unwrap_or_default()
-    );
+    let route = invoke_route(&function_id, version.as_deref());
     let refuse = |e: GatewayError, org_id: Option<String>| {
         note_refusal(&app, &route, &function_id, org_id, e);
         reject(&app.catalogue, e)
@@ -94,11 +96,28 @@ async fn invoke(
         Ok(ev) => ev,
         Err(e) => return refuse(e, org_id),
     };
+    invoke_as(&app, &route, function_id, version, key, event).await
+}
+
+/// The gateway's answer to an admitted caller's event: what `invoke` answers once the key and
+/// the body are read, and what the dashboard's invoke answers as the tool's organization.
+pub async fn invoke_as(
+    app: &Arc<App>,
+    route: &str,
+    function_id: String,
+    version: Option<String>,
+    key: crate::store::KeyRecord,
+    event: Value,
+) -> Response {
+    let org_id = Some(key.org_id.clone());
     let mut request = RunRequest::new(Caller::Key(key), function_id.clone(), event);
     request.version = version;
-    let done = match run(&app, request).await {
+    let done = match run(app, request).await {
         Ok(done) => done,
-        Err(e) => return refuse(e, org_id),
+        Err(e) => {
+            note_refusal(app, route, &function_id, org_id, e);
+            return reject(&app.catalogue, e);
+        }
     };
     let mut response = with_activation_id(json_response(done.http, done.text), &done.activation_id);
     if let Err(e) = done.recorded {

@@ -8,3 +8,4 @@ pub mod gateway;
 pub mod marketplace;
 pub mod mcp;
 pub mod reply;
+pub mod ui;

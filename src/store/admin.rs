@@ -61,12 +61,13 @@ fn activation_from(r: &Row<'_>) -> rusqlite::Result<Activation> {
         finished_at: r.get(15)?,
         injected: r.get(16)?,
         exchanges: r.get(17)?,
+        replay_of: r.get(18)?,
     })
 }
 
 const ACTIVATION_COLUMNS: &str =
     "id, org_id, tool_id, version, code_hash, runtime, status, status_code, duration_ms,
-     cost_micros, event, response, logs, error, started_at, finished_at, injected, exchanges";
+     cost_micros, event, response, logs, error, started_at, finished_at, injected, exchanges, replay_of";
 
 impl Store {
     pub fn organizations(&self) -> Vec<Organization> {

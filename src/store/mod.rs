@@ -96,6 +96,8 @@ pub struct Activation {
     pub injected: bool,
     /// The outbound HTTP requests the run made, a JSON array of [`crate::protocol::Exchange`].
     pub exchanges: String,
+    /// The activation this run replayed (`POST /activations/{id}/replay`).
+    pub replay_of: Option<String>,
 }
 
 pub struct Store {
@@ -533,6 +535,19 @@ impl Store {
         &self.clock
     }
 
+    /// A key of the organization that works now (the first by name), for runs the admin API
+    /// starts on the organization's behalf (the dashboard's invoke, replays).
+    pub fn active_key_of(&self, org_id: &str) -> Option<KeyRecord> {
+        let now = self.clock.now();
+        let keys = self.keys.read().unwrap();
+        let mut usable: Vec<&KeyRecord> = keys
+            .values()
+            .filter(|k| k.org_id == org_id && !k.revoked && k.expires_at.is_none_or(|e| e > now))
+            .collect();
+        usable.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+        usable.first().map(|k| (*k).clone())
+    }
+
     pub fn org(&self, id: &str) -> Option<Organization> {
         self.orgs.read().unwrap().get(id).cloned()
     }
@@ -571,12 +586,12 @@ impl Store {
             c.prepare_cached(
                 "INSERT INTO activations (id, seq, org_id, tool_id, version, code_hash, runtime, status,
                     status_code, duration_ms, cost_micros, event, response, logs, error, started_at, finished_at,
-                    injected, exchanges)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+                    injected, exchanges, replay_of)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
             )?
             .execute(params![a.id, seq, a.org_id, a.tool_id, a.version, a.code_hash, a.runtime, a.status,
                         a.status_code, a.duration_ms, a.cost_micros, a.event, a.response, a.logs,
-                        a.error, a.started_at, a.finished_at, a.injected, a.exchanges])?;
+                        a.error, a.started_at, a.finished_at, a.injected, a.exchanges, a.replay_of])?;
             c.prepare_cached(
                 "INSERT INTO ledger (org_id, amount_micros, label, activation_id, created_at)
                  VALUES (?1, ?2, 'Execution', ?3, ?4)",

@@ -114,6 +114,8 @@ const MIGRATIONS: &[&str] = &[
     super::fold_bindings::MIGRATION,
     // 10: the outbound HTTP requests of each run.
     "ALTER TABLE activations ADD COLUMN exchanges TEXT NOT NULL DEFAULT '[]';",
+    // 11: which activation a replay replayed.
+    "ALTER TABLE activations ADD COLUMN replay_of TEXT;",
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -6,6 +6,7 @@ mod catalogue;
 mod common;
 mod cortex_api;
 mod cpython;
+mod dashboard;
 mod defects;
 mod devloop;
 mod feedback;

@@ -26,6 +26,7 @@ pub fn activation_json(state: &App, a: &crate::store::Activation, full: bool) ->
         "started_at": a.started_at,
         "finished_at": a.finished_at,
         "injected": a.injected,
+        "replay_of": a.replay_of,
     });
     if full {
         let parse = |s: &str| {
@@ -34,6 +35,8 @@ pub fn activation_json(state: &App, a: &crate::store::Activation, full: bool) ->
         };
         v["event"] = parse(&a.event);
         v["response"] = parse(&a.response);
+        // The exact bytes the client got (`response` is parsed, so its spacing is lost).
+        v["response_text"] = json!(a.response);
         v["logs"] = json!(a.logs);
         v["error"] = json!(a.error);
         v["http"] = serde_json::from_str(&a.exchanges).unwrap_or_else(|_| json!([]));
@@ -157,4 +160,59 @@ pub async fn stream_activations(State(state): State<Arc<App>>) -> Response {
     Sse::new(hello.chain(stream))
         .keep_alive(KeepAlive::default())
         .into_response()
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayRequest {
+    /// Run the version the original ran (its exact code) instead of the tool's current draft.
+    #[serde(default)]
+    pub same_version: bool,
+}
+
+/// `POST /_emulator/v1/activations/{id}/replay {"same_version"?}` → `{"original", "replay"}`,
+/// both in full. The replay is a run like any other (charged, recorded, on the live tail), with
+/// `replay_of` naming the original.
+pub async fn replay_activation(
+    State(state): State<Arc<App>>,
+    Path(id): Path<String>,
+    body: super::auth::JsonBody<ReplayRequest>,
+) -> Response {
+    // An empty body is a replay against the current draft.
+    let req = guard!(super::auth::body_or_default(body));
+    use crate::domain::replay::{replay, ReplayError};
+    match replay(&state, &id, req.same_version).await {
+        Ok(done) => {
+            let replayed = state
+                .store
+                .activations_by_prefix(done.run.activation_id.clone())
+                .await
+                .ok()
+                .and_then(|mut v| v.pop());
+            match replayed {
+                Some(r) => reply(
+                    StatusCode::OK,
+                    json!({"original": activation_json(&state, &done.original, true), "replay": activation_json(&state, &r, true)}),
+                ),
+                // Not recorded (the store refused it): the client's answer is all there is.
+                None => reply(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    json!({"error": "the replay ran but was not recorded", "response": done.run.text}),
+                ),
+            }
+        }
+        Err(e) => {
+            let status = match e {
+                ReplayError::NotFound(_) => StatusCode::NOT_FOUND,
+                ReplayError::Ambiguous(_)
+                | ReplayError::Injected(_)
+                | ReplayError::ToolGone(_)
+                | ReplayError::DraftChanged { .. }
+                | ReplayError::NoKey(_)
+                | ReplayError::Refused(_) => StatusCode::CONFLICT,
+                ReplayError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            reply(status, json!({"error": e.to_string()}))
+        }
+    }
 }

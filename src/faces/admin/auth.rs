@@ -55,6 +55,14 @@ pub(crate) fn body<T>(b: JsonBody<T>) -> Result<T, Box<Response>> {
     b.0.map_err(|e| Box::new(reply(StatusCode::BAD_REQUEST, json!({"error": e}))))
 }
 
+/// [`body`], where an empty body means the defaults (`curl -X POST` without `-d`).
+pub(crate) fn body_or_default<T: Default>(b: JsonBody<T>) -> Result<T, Box<Response>> {
+    match b.0 {
+        Err(e) if e.contains("EOF while parsing a value at line 1 column 0") => Ok(T::default()),
+        other => body(JsonBody(other)),
+    }
+}
+
 pub(crate) fn org_or_404(
     state: &App,
     slug: &str,

@@ -110,6 +110,26 @@ function responseView(raw, prefix) {
 /** An activation's stored response (the API gives it parsed when it was JSON) as text. */
 const asText = (v) => (typeof v === 'string' ? v : JSON.stringify(v ?? null));
 
+/** The exact bytes the client got: `response_text` when the API sends it (`response` is parsed). */
+const responseText = (a) => (typeof a.response_text === 'string' ? a.response_text : asText(a.response));
+
+/** A stored event for reading: pretty when it was JSON and not huge, as stored otherwise. */
+function prettyValue(v) {
+  if (typeof v === 'string') return v || '(none)';
+  const compact = asText(v);
+  return compact.length > PRETTY_LIMIT ? compact : JSON.stringify(v, null, 2);
+}
+
+/** Published versions, newest first (the API does not promise an order). */
+function newestFirst(versions = []) {
+  const parts = (v) => String(v.version).split('.').map((n) => parseInt(n, 10) || 0);
+  return versions.slice().sort((a, b) => {
+    const [x, y] = [parts(a), parts(b)];
+    for (let i = 0; i < 3; i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (y[i] ?? 0) - (x[i] ?? 0);
+    return 0;
+  });
+}
+
 function option(value, label, selected) {
   return el('option', { value, selected: selected || undefined }, label ?? value);
 }
@@ -138,7 +158,7 @@ function showBanner(title, text) {
 
 // Handlers are async: an unhandled failure still reaches the user instead of the console.
 window.addEventListener('unhandledrejection', (e) => {
-  if (e.reason instanceof ApiError || e.reason?.name === 'AbortError') return; // already shown
+  if (e.reason instanceof ApiError || e.reason?.name === 'AbortError') { e.preventDefault(); return; } // already shown
   showBanner('Error', String(e.reason?.message ?? e.reason));
 });
 
@@ -281,7 +301,9 @@ async function toolsPage(view) {
       el('ul', { 'data-testid': 'orphan-problems' }, orphan.map((p) => el('li', {}, el('code', {}, p.folder), ': ', p.message)))));
   }
   const rows = (list.tools ?? []).map((t) => {
-    const latest = t.versions?.length ? t.versions[t.versions.length - 1].version : 'draft';
+    const last = newestFirst(t.versions)[0];
+    // Published, and whether the draft has moved on since the latest version.
+    const state = !last ? 'draft only' : last.code_hash === t.draft_code_hash ? 'published' : 'published, draft changed';
     const probs = problemsOf(t);
     const lastRun = el('td', { 'data-testid': 'tool-last-run' }, el('span', { class: 'muted' }, '…'));
     fillLastRun(t.id, lastRun);
@@ -289,8 +311,8 @@ async function toolsPage(view) {
       el('td', {}, el('a', { href: `#/tools/${enc(t.id)}`, 'data-testid': 'tool-link' }, t.id)),
       el('td', {}, t.name),
       el('td', {}, t.runtime),
-      el('td', {}, latest),
-      el('td', {}, t.versions?.length ? 'published' : 'draft only'),
+      el('td', {}, last ? last.version : 'draft'),
+      el('td', {}, state),
       el('td', { class: probs.length ? 'error' : 'muted' },
         probs.length ? probs.map((p) => p.message).join('; ') : 'none'),
       lastRun);
@@ -313,13 +335,17 @@ async function fillLastRun(id, cell) {
 // ---------------------------------------------------------------------------------------------
 
 async function toolPage(view, signal, id) {
-  const { tool, test_cases: cases = [] } = await get(`/tools/${enc(id)}`);
+  const { tool, test_cases: cases = [], problem, test_cases_error: casesError } = await get(`/tools/${enc(id)}`);
   view.append(el('p', {}, el('a', { href: '#/tools' }, '← Tools')),
     el('h1', { 'data-testid': 'tool-title' }, tool.name, ' ', el('code', { class: 'muted' }, tool.id)),
     el('dl', { class: 'meta' },
       ...meta('Runtime', tool.runtime), ...meta('Type', tool.type), ...meta('Organization', tool.organization),
-      ...meta('Visibility', tool.visibility), ...meta('Draft code hash', el('code', { title: tool.draft_code_hash }, shortHash(tool.draft_code_hash))),
+      ...meta('Visibility', tool.visibility),
+      ...meta('Draft code hash', el('code', { title: tool.draft_code_hash }, shortHash(tool.draft_code_hash))),
       ...meta('Folder', el('code', {}, tool.folder))));
+  // A broken save keeps the last good code in force; say so above everything else.
+  if (problem) view.append(el('p', { class: 'error', 'data-testid': 'tool-problem' }, `Last save does not load: ${problem}`));
+  if (casesError) view.append(el('p', { class: 'error', 'data-testid': 'cases-error' }, `Test cases: ${casesError}`));
   view.append(invokeCard(tool, cases), testCard(tool), publishCard(tool));
 }
 
@@ -329,9 +355,9 @@ function meta(label, value) {
 
 function invokeCard(tool, cases) {
   const caseSelect = el('select', { id: 'case-select' },
-    cases.length ? cases.map((c, i) => option(String(i), c.name)) : option('', 'no test cases'));
+    cases.length ? cases.map((c, i) => el('option', { value: String(i), title: c.description }, c.name)) : option('', 'no test cases'));
   const versionSelect = el('select', { id: 'version-select' }, option('draft', 'draft'),
-    (tool.versions ?? []).slice().reverse().map((v) => option(v.version)));
+    newestFirst(tool.versions).map((v) => option(v.version)));
   const editor = el('textarea', { id: 'event-editor', rows: 10, spellcheck: 'false', 'aria-describedby': 'event-error' });
   const error = el('p', { id: 'event-error', class: 'error', 'data-testid': 'event-error', 'aria-live': 'polite' });
   const result = el('div', { id: 'invoke-result', 'aria-live': 'polite' });
@@ -361,24 +387,30 @@ function invokeCard(tool, cases) {
     try {
       const r = await post(`/tools/${enc(tool.id)}/invoke`, { event, version: versionSelect.value });
       showInvokeResult(result, r);
+    } catch (err) {
+      result.replaceChildren(el('p', { class: 'error' }, 'The call failed: see the banner above.'));
+      throw err;
     } finally { button.disabled = false; }
   });
-  return section('Invoke', form, result);
+  return section('Invoke', el('div', { class: 'two' }, form, result));
 }
 
 async function showInvokeResult(box, r) {
   const body = r.body ?? '';
-  const logs = el('div', { 'data-testid': 'invoke-logs-box' }, el('p', { class: 'muted' }, r.activation_id ? 'Loading logs…' : 'No activation recorded.'));
-  box.replaceChildren(
-    el('p', { class: 'status-line' },
-      el('span', { 'data-testid': 'invoke-status', 'data-status': r.status, class: `http http-${String(r.status)[0]}xx` }, `HTTP ${r.status}`),
-      r.activation_id ? [' · ', el('a', { href: `#/activations/${enc(r.activation_id)}`, 'data-testid': 'invoke-activation-link' }, `activation ${r.activation_id}`)] : null),
+  const logs = el('div', { 'data-testid': 'invoke-logs-box' },
+    el('p', { class: 'muted' }, r.activation_id ? 'Loading logs…' : 'No activation recorded.'));
+  const status = el('span', { 'data-testid': 'invoke-status', 'data-status': r.status, class: `http http-${String(r.status)[0]}xx` },
+    `HTTP ${r.status}`);
+  const link = r.activation_id && el('a', { href: `#/activations/${enc(r.activation_id)}`, 'data-testid': 'invoke-activation-link' },
+    `activation ${r.activation_id}`);
+  const fault = r.fault && el('span', { class: 'badge injected', 'data-testid': 'invoke-fault' }, `forced by ${r.fault}`);
+  box.replaceChildren(el('p', { class: 'status-line' }, status, fault ? [' ', fault] : null, link ? [' · ', link] : null),
     responseView(body, 'invoke'), el('h3', {}, 'Logs'), logs);
   if (!r.activation_id) return;
   const a = await get(`/activations/${enc(r.activation_id)}`);
   logs.replaceChildren(textBlock(a.logs || '(no logs)', 'invoke-logs', 'code logs'),
     el('p', { class: 'muted' }, `${a.duration_ms} ms · cost ${a.cost} · version ${a.version}`),
-    a.error ? el('p', { class: 'error', 'data-testid': 'invoke-error' }, a.error) : null);
+    ...(a.error ? [el('p', { class: 'error', 'data-testid': 'invoke-error' }, a.error)] : []));
 }
 
 function testCard(tool) {
@@ -389,10 +421,14 @@ function testCard(tool) {
     out.replaceChildren(el('p', { class: 'muted' }, 'Running…'));
     try {
       const r = await post(`/tools/${enc(tool.id)}/test`, {});
-      out.replaceChildren(
-        el('p', { 'data-testid': 'test-summary' }, `${r.passed} passed, ${r.failed} failed`),
-        el('ul', { class: 'cases' }, (r.cases ?? []).map((c) => el('li', { class: c.passed ? 'pass' : 'fail', 'data-testid': 'test-case' },
-          el('strong', {}, c.passed ? '✓ ' : '✗ ', c.name), c.message ? textBlock(c.message, 'test-message') : null))));
+      const item = (c) => el('li', { class: c.passed ? 'pass' : 'fail', 'data-testid': 'test-case' },
+        el('strong', {}, c.passed ? '✓ ' : '✗ ', c.name), c.duration_ms != null ? el('span', { class: 'muted' }, ` ${c.duration_ms} ms`) : null,
+        c.message ? textBlock(c.message, 'test-message') : null);
+      out.replaceChildren(el('p', { 'data-testid': 'test-summary' }, `${r.passed} passed, ${r.failed} failed`),
+        el('ul', { class: 'cases' }, (r.cases ?? []).map(item)));
+    } catch (err) {
+      out.replaceChildren();
+      throw err;
     } finally { button.disabled = false; }
   });
   return section('Test cases', el('div', { class: 'actions' }, button), out);
@@ -400,9 +436,10 @@ function testCard(tool) {
 
 function publishCard(tool) {
   const versions = el('ul', { id: 'versions-list' });
+  const item = (v) => el('li', {}, el('strong', {}, v.version), ' ',
+    el('code', { title: v.code_hash }, shortHash(v.code_hash)), ' · ', v.visibility ?? '', ' · ', timeEl(v.created_at));
   const renderVersions = (list) => versions.replaceChildren(...(list.length
-    ? list.slice().reverse().map((v) => el('li', {}, el('strong', {}, v.version), ' ', el('code', { title: v.code_hash }, shortHash(v.code_hash)), ' · ', v.visibility ?? '', ' · ', timeEl(v.created_at)))
-    : [el('li', { class: 'muted' }, 'Nothing published yet.')]));
+    ? newestFirst(list).map(item) : [el('li', { class: 'muted' }, 'Nothing published yet.')]));
   renderVersions(tool.versions ?? []);
   const bump = el('select', { id: 'bump-select' }, option('patch'), option('minor'), option('major'));
   const out = el('div', { id: 'publish-result', 'aria-live': 'polite' });
@@ -411,15 +448,18 @@ function publishCard(tool) {
     button.disabled = true;
     try {
       const p = await post(`/tools/${enc(tool.id)}/publish`, { bump: bump.value }, { quiet: true });
-      out.replaceChildren(el('p', { class: 'ok', 'data-testid': 'publish-ok' }, `Published ${p.tool}@${p.version} (${p.cases_passed} test cases passed).`));
+      out.replaceChildren(el('p', { class: 'ok', 'data-testid': 'publish-ok' },
+        `Published ${p.tool}@${p.version} (${p.cases_passed} test cases passed).`));
       const t = (await listTools()).find((x) => x.id === tool.id);
       if (t) renderVersions(t.versions ?? []);
     } catch (e) {
-      if (!(e instanceof ApiError) || e.status === 401) throw e;
+      if (!(e instanceof ApiError) || e.status === 401 || e.status === 0) throw e;
       // The gate's answer: which test cases failed and how.
       const d = e.data ?? {};
+      const failure = (f) => el('div', { class: 'failure', 'data-testid': 'publish-failure' }, el('strong', {}, f.case),
+        textBlock(typeof f.diff === 'string' ? f.diff : JSON.stringify(f.diff, null, 2), 'publish-diff'));
       out.replaceChildren(el('p', { class: 'error', 'data-testid': 'publish-error' }, `HTTP ${e.status}: ${d.error ?? e.text}`),
-        ...(d.failures ?? []).map((f) => el('div', { class: 'failure' }, el('strong', {}, f.case), textBlock(typeof f.diff === 'string' ? f.diff : JSON.stringify(f.diff, null, 2), 'publish-diff'))));
+        ...(d.failures ?? []).map(failure));
     } finally { button.disabled = false; }
   });
   return section('Publish', el('div', { class: 'row' }, el('label', {}, 'Bump ', bump), button), out,
@@ -441,7 +481,8 @@ async function activationsPage(view, signal) {
   const scroller = el('div', { class: 'scroller', id: 'activations-scroller', tabindex: 0 },
     el('table', { id: 'activations-table', class: 'grid fixed' },
       el('colgroup', {}, ['w-time', 'w-tool', 'w-ver', 'w-org', 'w-st', 'w-code', 'w-dur', 'w-cost'].map((c) => el('col', { class: c }))),
-      el('thead', {}, el('tr', {}, ['Started', 'Tool', 'Version', 'Organization', 'Status', 'HTTP', 'Duration', 'Cost'].map((c) => el('th', { scope: 'col' }, c)))),
+      el('thead', {}, el('tr', {}, ['Started', 'Tool', 'Version', 'Organization', 'Status', 'HTTP', 'Duration', 'Cost']
+        .map((c) => el('th', { scope: 'col' }, c)))),
       tbody));
   view.append(el('div', { class: 'card' }, el('div', { class: 'row spread' }, filters.form, tail), scroller));
   const shown = new Set();
@@ -451,11 +492,13 @@ async function activationsPage(view, signal) {
     const top = scroller.scrollTop;
     const ids = new Set(activations.map((a) => a.id));
     // Live rows that came in while the list was on its way stay on top.
-    const early = [...tbody.querySelectorAll('tr[data-live]')].filter((tr) => !ids.has(tr.dataset.id) && matchesFilters(JSON.parse(tr.dataset.json), actFilters));
+    const early = [...tbody.querySelectorAll('tr[data-live]')]
+      .filter((tr) => !ids.has(tr.dataset.id) && matchesFilters(rowData.get(tr), actFilters));
     shown.clear();
     for (const tr of early) shown.add(tr.dataset.id);
     tbody.replaceChildren(...early, ...activations.map((a) => { shown.add(a.id); return activationRow(a, false); }));
     scroller.scrollTop = top;
+    tbody.dataset.loaded = '1';
   };
   filters.form.addEventListener('submit', (e) => { e.preventDefault(); filters.save(); load(); });
 
@@ -468,7 +511,10 @@ async function activationsPage(view, signal) {
     const keep = scroller.scrollTop > 0;
     tbody.prepend(tr);
     if (keep) scroller.scrollTop += tr.offsetHeight;
-    while (tbody.rows.length > MAX_TAIL_ROWS) { shown.delete(tbody.lastElementChild.dataset.id); tbody.lastElementChild.remove(); }
+    while (tbody.rows.length > MAX_TAIL_ROWS) {
+      shown.delete(tbody.lastElementChild.dataset.id);
+      tbody.lastElementChild.remove();
+    }
   };
   let connectedBefore = false;
   const onState = (state, detail) => {
@@ -487,7 +533,8 @@ function filterForm() {
   const tool = el('input', { id: 'filter-tool', list: 'filter-tool-list', value: actFilters.tool, placeholder: 'any', size: 14 });
   const toolList = el('datalist', { id: 'filter-tool-list' });
   listTools().then((ts) => toolList.replaceChildren(...ts.map((t) => option(t.id))));
-  const status = el('select', { id: 'filter-status' }, ['', 'success', 'error', 'timeout', 'interrupted'].map((s) => option(s, s || 'any', s === actFilters.status)));
+  const status = el('select', { id: 'filter-status' },
+    ['', 'success', 'error', 'timeout', 'interrupted'].map((s) => option(s, s || 'any', s === actFilters.status)));
   const org = el('input', { id: 'filter-org', value: actFilters.organization, placeholder: 'any', size: 10 });
   const since = el('input', { id: 'filter-since', type: 'datetime-local', step: 1, value: actFilters.since });
   const form = el('form', { class: 'row filters', id: 'activation-filters' },
@@ -495,7 +542,9 @@ function filterForm() {
     el('label', {}, 'Since ', since), el('button', { type: 'submit', id: 'filter-apply' }, 'Apply'));
   return {
     form,
-    save() { Object.assign(actFilters, { tool: tool.value.trim(), status: status.value, organization: org.value.trim(), since: since.value }); },
+    save() {
+      Object.assign(actFilters, { tool: tool.value.trim(), status: status.value, organization: org.value.trim(), since: since.value });
+    },
     // `since` is typed in local time; the API takes an instant.
     values: () => ({ ...actFilters, since: actFilters.since ? new Date(actFilters.since).toISOString() : '' }),
   };
@@ -507,19 +556,23 @@ function matchesFilters(a, f) {
     && (!f.since || new Date(a.started_at) >= new Date(f.since));
 }
 
+// The activation each row shows (for re-filtering live rows).
+const rowData = new WeakMap();
+
 function activationRow(a, live) {
   const href = `#/activations/${enc(a.id)}`;
-  const tr = el('tr', { 'data-testid': 'activation-row', 'data-id': a.id, 'data-tool': a.tool, 'data-live': live ? '1' : undefined,
-    'data-json': live ? JSON.stringify({ tool: a.tool, status: a.status, organization: a.organization, started_at: a.started_at }) : undefined,
-    class: live ? 'fresh' : undefined },
+  const tr = el('tr', { 'data-testid': 'activation-row', 'data-id': a.id, 'data-tool': a.tool,
+    'data-live': live ? '1' : undefined, class: live ? 'fresh' : undefined },
     el('td', {}, el('a', { href, 'data-testid': 'activation-link' }, timeEl(a.started_at))),
     el('td', { title: a.tool }, a.tool),
     el('td', {}, a.version),
     el('td', {}, a.organization),
-    el('td', {}, statusBadge(a.status), a.injected ? el('span', { class: 'badge injected', title: 'answered by fault injection' }, 'fault') : null),
+    el('td', {}, statusBadge(a.status),
+      a.injected ? el('span', { class: 'badge injected', title: 'answered by fault injection' }, 'fault') : null),
     el('td', {}, String(a.statusCode)),
     el('td', { class: 'num' }, `${a.duration_ms} ms`),
     el('td', { class: 'num' }, a.cost));
+  rowData.set(tr, a);
   // The whole row is a target for the mouse; the link in its first cell is the keyboard's.
   tr.addEventListener('click', (e) => { if (!e.target.closest('a')) location.hash = href; });
   return tr;
@@ -594,14 +647,15 @@ async function activationPage(view, signal, id) {
   }
   view.append(el('div', { class: 'card', id: 'activation-detail' }, el('dl', { class: 'meta' },
     ...meta('Tool', el('a', { href: `#/tools/${enc(a.tool)}` }, a.tool)), ...meta('Organization', a.organization),
-    ...meta('Status', el('span', { 'data-testid': 'activation-status' }, statusBadge(a.status), ` HTTP ${a.statusCode}`, a.injected ? ' (fault injection)' : '')),
+    ...meta('Status', el('span', { 'data-testid': 'activation-status' },
+      statusBadge(a.status), ` HTTP ${a.statusCode}`, a.injected ? ' (fault injection)' : '')),
     ...meta('Version', a.version), ...meta('Code hash', el('code', { title: a.code_hash }, shortHash(a.code_hash))),
     ...meta('Runtime', a.runtime), ...meta('Duration', `${a.duration_ms} ms`), ...meta('Cost', a.cost),
     ...meta('Started', timeEl(a.started_at)), ...meta('Finished', timeEl(a.finished_at)),
     ...(a.error ? meta('Error', el('span', { class: 'error' }, a.error)) : []))));
   view.append(replayCard(a),
-    section('Event', textBlock(parseJson(asText(a.event)) !== undefined ? JSON.stringify(a.event, null, 2) : asText(a.event), 'activation-event')),
-    section('Response', responseView(asText(a.response), 'activation-response')),
+    section('Event', textBlock(prettyValue(a.event), 'activation-event')),
+    section('Response', responseView(responseText(a), 'activation-response')),
     section('Logs', textBlock(a.logs || '(no logs)', 'activation-logs', 'code logs')),
     section('Outbound HTTP', (a.http ?? []).length
       ? table(['Method', 'URL', 'Status', 'Duration', 'Source'], a.http.map((x) => el('tr', {},
@@ -631,19 +685,21 @@ function compareView(o, r) {
   const rows = [['Status', (x) => [statusBadge(x.status), ` HTTP ${x.statusCode}`]], ['Duration', (x) => `${x.duration_ms} ms`],
     ['Version', (x) => x.version], ['Code hash', (x) => el('code', { title: x.code_hash }, shortHash(x.code_hash))],
     ['Started', (x) => timeEl(x.started_at)]];
-  const respText = (x) => {
-    const raw = asText(x.response);
-    const v = parseJson(raw);
-    return v !== undefined ? JSON.stringify(v, null, 2) : raw;
-  };
-  const [left, right] = [respText(o), respText(r)];
+  const [lv, rv] = [parseJson(responseText(o)), parseJson(responseText(r))];
+  const both = lv !== undefined && rv !== undefined;
+  const [left, right] = both ? [JSON.stringify(lv, null, 2), JSON.stringify(rv, null, 2)] : [responseText(o), responseText(r)];
+  // An envelope's body is one JSON string: diff its decoded lines, which is where runs differ.
+  const inner = (v) => (v && typeof v.body === 'string' && parseJson(v.body) !== undefined ? { ...v, body: parseJson(v.body) } : v);
+  const decoded = both && (inner(lv) !== lv || inner(rv) !== rv);
+  const [dl, dr] = decoded ? [JSON.stringify(inner(lv), null, 2), JSON.stringify(inner(rv), null, 2)] : [left, right];
   return el('div', { 'data-testid': 'replay-compare' },
-    table(['', 'Original', 'Replay'], rows.map(([label, f]) => el('tr', {}, el('th', { scope: 'row' }, label), el('td', {}, f(o)), el('td', {}, f(r)))),
+    table(['', 'Original', 'Replay'],
+      rows.map(([label, f]) => el('tr', {}, el('th', { scope: 'row' }, label), el('td', {}, f(o)), el('td', {}, f(r)))),
       { class: 'grid compare' }),
     el('p', {}, el('a', { href: `#/activations/${enc(r.id)}`, 'data-testid': 'replay-link' }, `Open the replay (${r.id})`)),
     el('div', { class: 'two' }, el('div', {}, el('h3', {}, 'Original response'), textBlock(left, 'replay-original')),
       el('div', {}, el('h3', {}, 'Replay response'), textBlock(right, 'replay-response'))),
-    el('h3', {}, 'Diff'), diffView(left, right));
+    el('h3', {}, decoded ? 'Diff (envelope bodies decoded)' : 'Diff'), diffView(dl, dr));
 }
 
 /**
@@ -668,8 +724,8 @@ function lineDiff(a, b) {
   let i = 0, j = 0;
   while (i < n || j < m) {
     if (i < n && j < m && x[i] === y[j]) { out.push([' ', x[i]]); i++; j++; }
-    else if (j < m && (i === n || lcs[i * w + j + 1] >= lcs[(i + 1) * w + j])) out.push(['+', y[j++]]);
-    else out.push(['-', x[i++]]);
+    else if (i < n && (j === m || lcs[(i + 1) * w + j] >= lcs[i * w + j + 1])) out.push(['-', x[i++]]);
+    else out.push(['+', y[j++]]);
   }
   return out.concat(a.slice(a.length - tail).map((t) => [' ', t]));
 }
@@ -697,7 +753,7 @@ async function orgPicker(onPick) {
   const select = el('select', { id: 'org-select' }, orgs.map((o) => option(o.slug, `${o.name} (${o.slug})`, o.slug === currentOrg)));
   select.addEventListener('change', () => { currentOrg = select.value; onPick(currentOrg); });
   if (currentOrg) onPick(currentOrg);
-  return el('label', { class: 'row' }, 'Organization ', select);
+  return el('label', { class: 'row picker' }, 'Organization ', select);
 }
 
 async function walletPage(view) {
@@ -726,16 +782,22 @@ async function keysPage(view) {
   view.append(el('h1', {}, 'Keys'));
   const secret = el('div', { id: 'new-key', 'aria-live': 'polite' });
   const list = el('div');
+  const revoke = async (k) => {
+    if (!confirm(`Revoke key ${k.name}? Requests with it are refused from the next one on.`)) return;
+    await del(`/keys/${enc(k.id)}`);
+    show(currentOrg);
+  };
+  const keyRow = (k) => el('tr', { 'data-testid': 'key-row', 'data-id': k.id },
+    el('td', {}, k.name), el('td', {}, el('code', {}, k.prefix)),
+    el('td', {}, el('span', { class: `badge key-${k.state}` }, k.state)),
+    el('td', { class: 'num' }, String(k.use_count)), el('td', {}, timeEl(k.last_used_at)),
+    el('td', {}, timeEl(k.expires_at)), el('td', {}, timeEl(k.created_at)),
+    el('td', {}, k.state === 'revoked' ? ''
+      : el('button', { type: 'button', class: 'danger', 'data-testid': 'key-revoke', onclick: () => revoke(k) }, 'Revoke')));
   const show = async (slug) => {
     const { keys = [] } = await get(`/organizations/${enc(slug)}/keys`);
-    list.replaceChildren(table(['Name', 'Prefix', 'State', 'Uses', 'Last used', 'Expires', 'Created', ''], keys.map((k) => el('tr', { 'data-testid': 'key-row', 'data-id': k.id },
-      el('td', {}, k.name), el('td', {}, el('code', {}, k.prefix)), el('td', {}, el('span', { class: `badge key-${k.state}` }, k.state)),
-      el('td', { class: 'num' }, String(k.use_count)), el('td', {}, timeEl(k.last_used_at)), el('td', {}, timeEl(k.expires_at)), el('td', {}, timeEl(k.created_at)),
-      el('td', {}, k.state === 'revoked' ? '' : el('button', { type: 'button', class: 'danger', 'data-testid': 'key-revoke', onclick: async () => {
-        if (!confirm(`Revoke key ${k.name}? Requests with it are refused from the next one on.`)) return;
-        await del(`/keys/${enc(k.id)}`);
-        show(slug);
-      } }, 'Revoke')))), { class: 'grid', id: 'keys-table' }));
+    list.replaceChildren(table(['Name', 'Prefix', 'State', 'Uses', 'Last used', 'Expires', 'Created', ''], keys.map(keyRow),
+      { class: 'grid', id: 'keys-table' }));
   };
   const name = el('input', { id: 'key-name', required: true, size: 16 });
   const expires = el('input', { id: 'key-expires', type: 'date' });
@@ -743,7 +805,8 @@ async function keysPage(view) {
     el('button', { type: 'submit', id: 'key-create-btn', class: 'primary' }, 'Create key'));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    const k = await post(`/organizations/${enc(currentOrg)}/keys`, { name: name.value.trim(), ...(expires.value ? { expires: expires.value } : {}) });
+    const body = { name: name.value.trim(), ...(expires.value ? { expires: expires.value } : {}) };
+    const k = await post(`/organizations/${enc(currentOrg)}/keys`, body);
     name.value = '';
     // The secret is in this answer only: show it once, with a copy button.
     const code = el('code', { 'data-testid': 'new-key-secret' }, k.key);
@@ -794,22 +857,28 @@ async function faultsPage(view) {
     await post('/faults', spec);
     show();
   });
-  const clear = el('button', { type: 'button', id: 'faults-clear', class: 'danger', onclick: async () => { await del('/faults'); show(); } }, 'Remove all');
+  const remove = async (path) => { await del(path); show(); };
+  const clear = el('button', { type: 'button', id: 'faults-clear', class: 'danger', onclick: () => remove('/faults') }, 'Remove all');
+  const faultRow = (x) => el('tr', { 'data-testid': 'fault-row', 'data-id': x.id },
+    el('td', {}, x.id), el('td', {}, x.response ?? '—'), el('td', {}, x.tool ?? 'any'), el('td', {}, x.route ?? 'any'),
+    el('td', {}, x.organization ?? 'any'), el('td', {}, x.remaining ?? '∞'), el('td', {}, String(x.probability ?? 1)),
+    el('td', {}, x.latency_ms ? `${x.latency_ms} ms` : '—'), el('td', { 'data-testid': 'fault-hits' }, String(x.hits)),
+    el('td', {}, el('button', { type: 'button', 'data-testid': 'fault-remove', onclick: () => remove(`/faults/${enc(x.id)}`) }, 'Remove')));
+  const firedRow = (a) => el('tr', {},
+    el('td', {}, timeEl(a.started_at)), el('td', {}, a.tool), el('td', {}, a.organization), el('td', {}, String(a.statusCode)),
+    el('td', {}, el('a', { href: `#/activations/${enc(a.id)}` }, 'details')));
   const show = async () => {
     const { faults = [] } = await get('/faults');
-    list.replaceChildren(faults.length ? table(['Id', 'Row', 'Tool', 'Route', 'Organization', 'Remaining', 'Probability', 'Latency', 'Hits', ''],
-      faults.map((x) => el('tr', { 'data-testid': 'fault-row', 'data-id': x.id },
-        el('td', {}, x.id), el('td', {}, x.response ?? '—'), el('td', {}, x.tool ?? 'any'), el('td', {}, x.route ?? 'any'),
-        el('td', {}, x.organization ?? 'any'), el('td', {}, x.remaining ?? '∞'), el('td', {}, String(x.probability ?? 1)),
-        el('td', {}, x.latency_ms ? `${x.latency_ms} ms` : '—'), el('td', { 'data-testid': 'fault-hits' }, String(x.hits)),
-        el('td', {}, el('button', { type: 'button', 'data-testid': 'fault-remove', onclick: async () => { await del(`/faults/${enc(x.id)}`); show(); } }, 'Remove')))),
-      { class: 'grid', id: 'faults-table' }) : el('p', { class: 'muted', 'data-testid': 'faults-empty' }, 'No fault in force (used-up faults are removed).'));
-    // What fired: injected answers for tools are recorded as activations.
+    list.replaceChildren(faults.length
+      ? table(['Id', 'Row', 'Tool', 'Route', 'Organization', 'Remaining', 'Probability', 'Latency', 'Hits', ''], faults.map(faultRow),
+        { class: 'grid', id: 'faults-table' })
+      : el('p', { class: 'muted', 'data-testid': 'faults-empty' }, 'No fault in force (used-up faults are removed).'));
+    // What fired: a used-up fault leaves the list, but its injected answers to tool runs are
+    // recorded as activations.
     const { activations = [] } = await get('/activations?limit=200');
     const hits = activations.filter((a) => a.injected).slice(0, 20);
-    fired.replaceChildren(hits.length ? table(['When', 'Tool', 'Organization', 'HTTP', ''], hits.map((a) => el('tr', {},
-      el('td', {}, timeEl(a.started_at)), el('td', {}, a.tool), el('td', {}, a.organization), el('td', {}, String(a.statusCode)),
-      el('td', {}, el('a', { href: `#/activations/${enc(a.id)}` }, 'details')))), { class: 'grid' })
+    fired.replaceChildren(hits.length
+      ? table(['When', 'Tool', 'Organization', 'HTTP', ''], hits.map(firedRow), { class: 'grid', id: 'faults-fired-table' })
       : el('p', { class: 'muted' }, 'No injected answer among the last 200 activations.'));
   };
   view.append(section('Add a fault', form), section('In force', el('div', { class: 'actions' }, clear), list),
@@ -821,19 +890,30 @@ async function faultsPage(view) {
 // Clock
 // ---------------------------------------------------------------------------------------------
 
-async function clockPage(view) {
+async function clockPage(view, signal) {
   view.append(el('h1', {}, 'Clock'));
   const now = el('div', { class: 'card' });
-  const showClock = (c) => now.replaceChildren(el('p', { class: 'big' }, 'Emulator time ', el('strong', { 'data-testid': 'clock-now' }, timeEl(c.now))),
-    el('p', { 'data-testid': 'clock-moved', class: c.moved ? 'notice-text' : 'muted' }, c.moved ? 'Moved: the test clock runs on from the instant set.' : 'Real time.'));
+  // The emulator's time runs on from the instant it answered: tick locally from that offset.
+  let offset = 0;
+  const clockText = el('strong', { 'data-testid': 'clock-now' });
+  const tick = () => clockText.replaceChildren(timeEl(new Date(Date.now() + offset).toISOString()));
+  const timer = setInterval(tick, 1000);
+  signal.addEventListener('abort', () => clearInterval(timer));
+  const showClock = (c) => {
+    offset = new Date(c.now) - Date.now();
+    tick();
+    now.replaceChildren(el('p', { class: 'big' }, 'Emulator time ', clockText),
+      el('p', { 'data-testid': 'clock-moved', 'data-moved': c.moved ? '1' : '0', class: c.moved ? 'notice-text' : 'muted' },
+        c.moved ? 'Moved: the test clock runs on from the instant set.' : 'Real time.'));
+  };
   const move = async (body) => showClock(await post('/clock', body));
   const advance = el('input', { id: 'clock-advance', value: '15m', size: 8, required: true });
   const at = el('input', { id: 'clock-set', placeholder: '2027-01-01T00:00:00Z', size: 24, required: true });
-  const advForm = el('form', { class: 'row' }, el('label', {}, 'Advance by ', advance), el('button', { type: 'submit', id: 'clock-advance-btn' }, 'Advance'),
-    el('span', { class: 'muted' }, '15m, 90s, 1h30m, 2d'));
+  const advForm = el('form', { class: 'row' }, el('label', {}, 'Advance by ', advance),
+    el('button', { type: 'submit', id: 'clock-advance-btn' }, 'Advance'), el('span', { class: 'muted' }, '15m, 90s, 1h30m, 2d'));
   advForm.addEventListener('submit', (e) => { e.preventDefault(); move({ advance: advance.value.trim() }); });
-  const setForm = el('form', { class: 'row' }, el('label', {}, 'Set to ', at), el('button', { type: 'submit', id: 'clock-set-btn' }, 'Set'),
-    el('span', { class: 'muted' }, 'RFC 3339 or YYYY-MM-DD'));
+  const setForm = el('form', { class: 'row' }, el('label', {}, 'Set to ', at),
+    el('button', { type: 'submit', id: 'clock-set-btn' }, 'Set'), el('span', { class: 'muted' }, 'RFC 3339 or YYYY-MM-DD'));
   setForm.addEventListener('submit', (e) => { e.preventDefault(); move({ set: at.value.trim() }); });
   const real = el('button', { type: 'button', id: 'clock-real-btn', onclick: () => move({ real: true }) }, 'Back to real time');
   view.append(now, section('Move the test clock', advForm, setForm, el('div', { class: 'actions' }, real)));
@@ -851,13 +931,16 @@ async function planesPage(view) {
     await post(`/identity/users/${enc(u.id)}/${verb}`, {});
     show();
   } }, verb);
+  const userRow = (u) => el('tr', { 'data-testid': 'user-row', 'data-id': u.id },
+    el('td', {}, u.email), el('td', {}, u.tenant), el('td', {}, `${u.first_name} ${u.last_name}`), el('td', {}, u.status),
+    el('td', {}, u.locked ? ['until ', timeEl(u.locked_until)] : 'no'), el('td', { class: 'num' }, String(u.failed_logins)),
+    // Unlock forgets failed logins too, so it is offered as soon as there is one.
+    el('td', { class: 'buttons' }, u.locked || u.failed_logins ? act(u, 'unlock') : null,
+      u.status === 'SUSPENDED' ? act(u, 'reactivate') : act(u, 'suspend')));
   const show = async () => {
     const { users: list = [] } = await get('/identity/users');
-    users.replaceChildren(list.length ? table(['Email', 'Tenant', 'Name', 'Status', 'Locked', 'Failed logins', ''], list.map((u) => el('tr', { 'data-testid': 'user-row', 'data-id': u.id },
-      el('td', {}, u.email), el('td', {}, u.tenant), el('td', {}, `${u.first_name} ${u.last_name}`), el('td', {}, u.status),
-      el('td', {}, u.locked ? el('span', { title: u.locked_until }, 'until ', timeEl(u.locked_until)) : 'no'), el('td', { class: 'num' }, String(u.failed_logins)),
-      el('td', { class: 'buttons' }, u.locked || u.failed_logins ? act(u, 'unlock') : null,
-        u.status === 'SUSPENDED' ? act(u, 'reactivate') : act(u, 'suspend')))), { class: 'grid', id: 'users-table' })
+    users.replaceChildren(list.length
+      ? table(['Email', 'Tenant', 'Name', 'Status', 'Locked', 'Failed logins', ''], list.map(userRow), { class: 'grid', id: 'users-table' })
       : el('p', { class: 'muted' }, 'No identity users yet (register one through /identity/auth/register).'));
   };
   // The admin API has no routes for these two planes: point at their own APIs.
@@ -865,8 +948,10 @@ async function planesPage(view) {
     section('Cortex API tenants and fold functions',
       el('p', {}, 'Cortex API tenants and fold functions: see their own APIs.'),
       el('ul', {},
-        el('li', {}, 'Cortex API plane: ', el('code', {}, `${location.origin}/cortex-api`), ' (README, section “Cortex API plane”)'),
-        el('li', {}, 'Fold deploy plane: ', el('code', {}, `${location.origin}/fold`), ' (README, section “Fold deploy plane”)'),
+        el('li', {}, 'Cortex API plane: ', el('code', {}, `${location.origin}/cortex-api`),
+          ' (README, section “Cortex API plane”)'),
+        el('li', {}, 'Fold deploy plane: ', el('code', {}, `${location.origin}/fold`),
+          ' (README, section “Fold deploy plane”)'),
         el('li', {}, 'This admin API: ', el('a', { href: '/_emulator/openapi.json' }, 'OpenAPI document')))));
   await show();
 }
