@@ -4,6 +4,7 @@
 //! a caller is answered only after its transaction committed, so nothing acknowledged is lost.
 
 pub mod admin;
+mod commit;
 pub mod cortex_api;
 pub mod fold;
 pub mod fold_bindings;
@@ -53,6 +54,8 @@ type Reply = Box<dyn FnOnce(Result<AnyBox, String>) + Send>;
 struct Command {
     work: Work,
     reply: Reply,
+    /// Small and on a run's path: the run's own task may commit it ([`commit::Committer`]).
+    inline: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -101,7 +104,7 @@ pub struct Activation {
 }
 
 pub struct Store {
-    tx: Mutex<Option<mpsc::Sender<Command>>>,
+    committer: Arc<commit::Committer>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// Key hash → key. Every change goes through this process, so the cache is the truth.
     keys: RwLock<HashMap<String, KeyRecord>>,
@@ -242,8 +245,10 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         schema::migrate(&mut conn)?;
 
+        let unwritable: Arc<std::sync::atomic::AtomicBool> = Arc::default();
+        let (committer, writer_loop) = commit::Committer::new(conn, unwritable.clone());
         let store = Store {
-            tx: Mutex::new(None),
+            committer,
             writer: Mutex::new(None),
             keys: RwLock::new(HashMap::new()),
             balances: Mutex::new(HashMap::new()),
@@ -251,21 +256,16 @@ impl Store {
             published: RwLock::new(HashMap::new()),
             seq: std::sync::atomic::AtomicI64::new(0),
             credit_lock: tokio::sync::Mutex::new(()),
-            unwritable: Arc::default(),
+            unwritable,
             clock,
             raw_cache: Default::default(),
             windows: Default::default(),
         };
-        store.load_caches(&conn)?;
-        let (tx, rx) = mpsc::channel::<Command>();
+        store.committer.with_conn(|c| store.load_caches(c))?;
         let handle = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn({
-                let unwritable = store.unwritable.clone();
-                move || writer_loop(conn, rx, &unwritable)
-            })
+            .spawn(writer_loop)
             .expect("spawn store writer");
-        *store.tx.lock().unwrap() = Some(tx);
         *store.writer.lock().unwrap() = Some(handle);
         Ok(Arc::new(store))
     }
@@ -349,21 +349,23 @@ impl Store {
         Ok(())
     }
 
-    fn sender(&self) -> Result<mpsc::Sender<Command>, StoreError> {
-        self.tx.lock().unwrap().clone().ok_or(StoreError::Closed)
-    }
-
     /// Runs `f` on the writer thread inside the next group transaction; resolves after commit.
     pub async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        self.queue(f).await
+        self.queue(f, false).await
     }
 
-    /// Queues `f` for the writer now; the returned future resolves after its commit.
-    fn queue<T, F>(&self, f: F) -> impl std::future::Future<Output = Result<T, StoreError>>
+    /// Queues `f` for the writer now; the returned future resolves after its commit. An
+    /// `inline` command (small, on a run's path) is committed by the awaiting task itself when
+    /// nobody else is committing; the others by the writer thread.
+    fn queue<T, F>(
+        &self,
+        f: F,
+        inline: bool,
+    ) -> impl std::future::Future<Output = Result<T, StoreError>> + '_
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
@@ -373,12 +375,19 @@ impl Store {
         let reply: Reply = Box::new(move |r| {
             let _ = tx.send(r);
         });
-        let sent = self.sender().and_then(|s| {
-            s.send(Command { work, reply })
-                .map_err(|_| StoreError::Closed)
+        let sent = self.committer.push(Command {
+            work,
+            reply,
+            inline,
         });
+        if sent.is_ok() && !inline {
+            self.committer.signal();
+        }
         async move {
             sent?;
+            if inline {
+                self.committer.lead(true);
+            }
             let out = rx.await.map_err(|_| StoreError::Closed)?;
             out.map(|b| *b.downcast::<T>().expect("writer returns the caller's type"))
                 .map_err(StoreError::Failed)
@@ -396,9 +405,12 @@ impl Store {
         let reply: Reply = Box::new(move |r| {
             let _ = tx.send(r);
         });
-        self.sender()?
-            .send(Command { work, reply })
-            .map_err(|_| StoreError::Closed)?;
+        self.committer.push(Command {
+            work,
+            reply,
+            inline: false,
+        })?;
+        self.committer.signal();
         let out = rx.recv().map_err(|_| StoreError::Closed)?;
         out.map(|b| *b.downcast::<T>().expect("writer returns the caller's type"))
             .map_err(StoreError::Failed)
@@ -406,7 +418,7 @@ impl Store {
 
     /// Stops the writer after it has committed everything queued.
     pub fn close(&self) {
-        self.tx.lock().unwrap().take();
+        self.committer.close();
         if let Some(h) = self.writer.lock().unwrap().take() {
             let _ = h.join();
         }
@@ -602,7 +614,7 @@ impl Store {
                     .execute(params![k, a.finished_at])?;
             }
             Ok(())
-        });
+        }, true);
         async move {
             queued.await?;
             let mut balances = self.balances.lock().unwrap();
@@ -791,75 +803,4 @@ fn out_of_space(e: &rusqlite::Error) -> bool {
         e.sqlite_error_code(),
         Some(rusqlite::ErrorCode::DiskFull) | Some(rusqlite::ErrorCode::SystemIoFailure)
     )
-}
-
-fn writer_loop(
-    mut conn: Connection,
-    rx: mpsc::Receiver<Command>,
-    unwritable: &std::sync::atomic::AtomicBool,
-) {
-    let flag = |e: &rusqlite::Error| {
-        if out_of_space(e) {
-            unwritable.store(true, std::sync::atomic::Ordering::SeqCst);
-        }
-    };
-    const MAX_BATCH: usize = 512;
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(c) => batch.push(c),
-                Err(_) => break,
-            }
-        }
-        let mut results: Vec<Result<AnyBox, String>> = Vec::with_capacity(batch.len());
-        let mut replies = Vec::with_capacity(batch.len());
-        let outcome = (|| -> rusqlite::Result<()> {
-            let tx = conn.transaction()?;
-            let single = batch.len() == 1;
-            for cmd in batch {
-                // A savepoint per command: one failing command does not undo the others (a lone
-                // command has the transaction to itself).
-                if !single {
-                    tx.prepare_cached("SAVEPOINT cmd")?.execute([])?;
-                }
-                match (cmd.work)(&tx) {
-                    Ok(v) => {
-                        if !single {
-                            tx.prepare_cached("RELEASE cmd")?.execute([])?;
-                        }
-                        results.push(Ok(v));
-                    }
-                    Err(e) if single => {
-                        flag(&e);
-                        replies.push(cmd.reply);
-                        results.push(Err(format!("database error: {e}")));
-                        drop(tx);
-                        return Ok(());
-                    }
-                    Err(e) => {
-                        flag(&e);
-                        tx.execute_batch("ROLLBACK TO cmd; RELEASE cmd")?;
-                        results.push(Err(format!("database error: {e}")));
-                    }
-                }
-                replies.push(cmd.reply);
-            }
-            tx.commit()
-        })();
-        match outcome {
-            Ok(()) => {
-                for (reply, r) in replies.into_iter().zip(results) {
-                    reply(r);
-                }
-            }
-            Err(e) => {
-                flag(&e);
-                let msg = format!("database error: {e} (the change was not saved)");
-                for reply in replies {
-                    reply(Err(msg.clone()));
-                }
-            }
-        }
-    }
 }

@@ -31,18 +31,21 @@ impl Store {
     /// up by the log (a failed write only loses this log line, never a run).
     /// `r.organization` is not read: the caller's organization is `org_id`.
     pub fn record_refusal(&self, r: Refusal, org_id: Option<String>) {
-        let write = self.queue(move |c| {
-            c.execute(
+        let write = self.queue(
+            move |c| {
+                c.execute(
                 "INSERT INTO refusals (at, route, tool_id, org_id, status_code, response_id, reason)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![r.at, r.route, r.tool, org_id, r.status_code, r.response, r.reason],
             )?;
-            c.execute(
-                "DELETE FROM refusals WHERE seq <= last_insert_rowid() - ?1",
-                [KEPT],
-            )?;
-            Ok(())
-        });
+                c.execute(
+                    "DELETE FROM refusals WHERE seq <= last_insert_rowid() - ?1",
+                    [KEPT],
+                )?;
+                Ok(())
+            },
+            false,
+        );
         // `queue` hands the work to the writer now; the future would only report the commit.
         drop(write);
     }
