@@ -377,7 +377,9 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
             let _ = requests.wait_for(|n| *n >= 2).await;
         }
     };
-    run_until(app, listener, shutdown, grace).await
+    let result = run_until(app, listener, shutdown, grace).await;
+    crate::domain::terminal::flush();
+    result
 }
 
 /// Counts requests to stop from the moment it is called: every Ctrl-C or SIGTERM adds one (the

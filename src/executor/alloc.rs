@@ -1,18 +1,22 @@
 //! A counting global allocator. In a worker process it enforces the running tool's memory limit:
 //! an allocation that would take the run past its limit ends the worker with [`MEMORY_EXIT_CODE`]
 //! before the memory is touched, and the server reports the run as out of memory. In the server
-//! process no limit is set and the cost is one relaxed atomic add per allocation.
+//! process nothing is counted ([`start_counting`] is for workers): a shared counter bumped by
+//! every allocation on every thread was 4 % of the server's CPU under load (issue 15), one
+//! relaxed load of a flag is not.
 //!
 //! Hand-written because the policy (exit the process with a known code, checked before the
 //! allocation) is the point; allocator crates count but do not enforce.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
 
 /// Exit code of a worker that hit its run's memory limit.
 pub const MEMORY_EXIT_CODE: i32 = 86;
 
-static IN_USE: AtomicUsize = AtomicUsize::new(0);
+/// Signed: memory allocated before counting started and freed after makes it dip below zero.
+static IN_USE: AtomicIsize = AtomicIsize::new(0);
+static COUNTING: AtomicBool = AtomicBool::new(false);
 /// Highest `IN_USE` allowed; 0 = no limit.
 static LIMIT: AtomicUsize = AtomicUsize::new(0);
 
@@ -29,14 +33,35 @@ fn over_limit() -> ! {
 }
 
 #[inline]
+fn counting() -> bool {
+    COUNTING.load(Ordering::Relaxed)
+}
+
+#[inline]
 fn reserve(size: usize) {
+    if !counting() {
+        return;
+    }
     let now = IN_USE
-        .fetch_add(size, Ordering::Relaxed)
-        .saturating_add(size);
+        .fetch_add(size as isize, Ordering::Relaxed)
+        .saturating_add(size as isize);
     let limit = LIMIT.load(Ordering::Relaxed);
-    if limit != 0 && now > limit {
+    if limit != 0 && now > limit as isize {
         over_limit();
     }
+}
+
+#[inline]
+fn release(size: usize) {
+    if counting() {
+        IN_USE.fetch_sub(size as isize, Ordering::Relaxed);
+    }
+}
+
+/// Worker processes count from here on (call it first thing: limits are relative to
+/// [`in_use`] at the start of a run, so what was allocated before does not matter).
+pub fn start_counting() {
+    COUNTING.store(true, Ordering::Relaxed);
 }
 
 // SAFETY: every method forwards to `System` and only keeps a byte count beside it.
@@ -45,7 +70,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
         reserve(layout.size());
         let p = unsafe { System.alloc(layout) };
         if p.is_null() {
-            IN_USE.fetch_sub(layout.size(), Ordering::Relaxed);
+            release(layout.size());
         }
         p
     }
@@ -54,14 +79,14 @@ unsafe impl GlobalAlloc for CountingAlloc {
         reserve(layout.size());
         let p = unsafe { System.alloc_zeroed(layout) };
         if p.is_null() {
-            IN_USE.fetch_sub(layout.size(), Ordering::Relaxed);
+            release(layout.size());
         }
         p
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         unsafe { System.dealloc(ptr, layout) };
-        IN_USE.fetch_sub(layout.size(), Ordering::Relaxed);
+        release(layout.size());
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
@@ -71,18 +96,18 @@ unsafe impl GlobalAlloc for CountingAlloc {
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if p.is_null() {
             if new_size > layout.size() {
-                IN_USE.fetch_sub(new_size - layout.size(), Ordering::Relaxed);
+                release(new_size - layout.size());
             }
         } else if new_size < layout.size() {
-            IN_USE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+            release(layout.size() - new_size);
         }
         p
     }
 }
 
-/// Bytes currently allocated through the global allocator.
+/// Bytes allocated through the global allocator since counting started (0 before).
 pub fn in_use() -> usize {
-    IN_USE.load(Ordering::Relaxed)
+    IN_USE.load(Ordering::Relaxed).max(0) as usize
 }
 
 /// Allows `bytes` more than what is in use now, until [`clear_limit`].

@@ -20,6 +20,7 @@ fn stack_size(runtime: Runtime) -> usize {
 /// A worker for `runtime`; for Python with `cpython` set, one that runs tools in that CPython
 /// (`cortex-emu __worker python:cpython <interpreter>`, see [`crate::runtime::cpython`]).
 pub fn worker_main(runtime: Runtime, cpython: Option<std::path::PathBuf>) -> ! {
+    super::alloc::start_counting();
     // Before any descriptor is opened here: the tap sits on fd 3.
     crate::runtime::tap::enable_from_env();
     // SAFETY: plain libc calls on this process's own descriptors and limits.

@@ -71,6 +71,26 @@ impl Lines {
         }
     }
 
+    /// Whether a line is buffered or input arrives within `ms` (end of input counts).
+    fn ready_within(&self, ms: i32) -> bool {
+        if !self.buf.is_empty() {
+            return true;
+        }
+        let mut fd = libc::pollfd {
+            fd: self.fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        loop {
+            // SAFETY: poll on one descriptor this process owns.
+            let n = unsafe { libc::poll(&mut fd, 1, ms) };
+            if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return n != 0;
+        }
+    }
+
     /// The next line (with its newline), or `None` at end of input.
     fn next(&mut self) -> Option<Vec<u8>> {
         let mut scanned = 0;
@@ -158,6 +178,7 @@ pub fn serve(engine: Box<dyn Engine>, protocol: std::fs::File) {
     let mut pending: Option<Vec<u8>> = None;
     // SAFETY: getpid has no preconditions.
     let template = unsafe { libc::getpid() };
+    let mut warmed = false;
     loop {
         let mut line = match pending.take() {
             Some(l) => l,
@@ -192,6 +213,11 @@ pub fn serve(engine: Box<dyn Engine>, protocol: std::fs::File) {
             wipe(&mut line);
             if pid < 0 {
                 libc::_exit(71);
+            }
+            if !warmed {
+                // While the first child answers: children forked from now on start warm.
+                session.engine.warm_up();
+                warmed = true;
             }
             let handoff = read_to_end(fds[0]);
             libc::close(fds[0]);
@@ -245,9 +271,20 @@ fn child(
         if runs >= MAX_RUNS_PER_CHILD || alloc::in_use() > base.saturating_add(GROWTH_CEILING) {
             return EXIT_RECYCLE;
         }
+        // A child that only checks code (start-up, saves) goes once the checks stop coming:
+        // the first run of a tool needs a child of its own anyway, and an idle one holds
+        // ~16 MB (issue 15). The server sends one job at a time, so nothing is half-read.
+        if tenant == CHECK_TENANT && !input.ready_within(CHECK_CHILD_IDLE_MS) {
+            return EXIT_RECYCLE;
+        }
         line = match input.next() {
             Some(l) => l,
             None => return EXIT_STDIN_CLOSED,
         };
     }
 }
+
+/// The isolation key of check jobs ([`crate::protocol::tenant_key`]).
+const CHECK_TENANT: &str = "\u{0}check";
+/// How long a checking child waits for the next check before it exits.
+const CHECK_CHILD_IDLE_MS: i32 = 2_000;

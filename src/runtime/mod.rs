@@ -38,6 +38,10 @@ pub trait Engine {
     /// Called after a run has been answered, off the request path: build what the next run
     /// needs fresh (a new VM), so that cost is not paid by the next request.
     fn prepare(&mut self) {}
+
+    /// Called once, off the request path, when the worker has time: load what later runs will
+    /// want (Python's commonly used modules), which start-up skipped so the first answer is fast.
+    fn warm_up(&mut self) {}
 }
 
 /// Whether `source` defines `cortexone_handler` at all (a static look for JavaScript and Lua,

@@ -25,6 +25,7 @@ pub struct PythonEngine {
 }
 
 struct Harness {
+    warm_up: PyObjectRef,
     run: PyObjectRef,
     compile: PyObjectRef,
     has: PyObjectRef,
@@ -119,6 +120,7 @@ impl PythonEngine {
                     .map_err(|e| exception_text(vm, e))
             };
             Ok(Harness {
+                warm_up: get("_cortex_warm_up")?,
                 run: get("_cortex_run")?,
                 compile: get("_compile_bundle")?,
                 has: get("_has")?,
@@ -143,6 +145,14 @@ fn call(f: &PyObjectRef, args: Vec<PyObjectRef>, vm: &VirtualMachine) -> PyResul
 }
 
 impl Engine for PythonEngine {
+    fn warm_up(&mut self) {
+        if let Ok(h) = &self.harness {
+            self.interp.enter(|vm| {
+                let _ = call(&h.warm_up, Vec::new(), vm);
+            });
+        }
+    }
+
     fn check(&mut self, files: &Files) -> Result<(), String> {
         let harness = self.harness.as_ref().map_err(Clone::clone)?;
         let out = self.interp.enter(|vm| -> Result<String, String> {

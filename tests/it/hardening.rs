@@ -630,7 +630,7 @@ fn the_state_file_is_private_and_logs_carry_no_colour_codes_off_a_terminal() {
     }
     // A bad request logs a warning line; none of the output has escape codes.
     let _ = emu.admin("GET", "/organizations", None, Some("wrong"));
-    let output = emu.output.lock().unwrap().clone();
+    let output = emu.wait_for("py-div@draft");
     assert!(!output.contains('\u{1b}'), "{output}");
 }
 
