@@ -10,6 +10,7 @@ pub mod fold;
 pub mod fold_bindings;
 pub mod fold_runs;
 pub mod identity;
+pub mod overview;
 pub mod refusals;
 mod schema;
 pub mod windows;

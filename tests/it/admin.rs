@@ -390,7 +390,7 @@ fn the_openapi_document_lists_every_admin_route_and_each_is_served() {
             assert_eq!(status, 401, "{method} {path}");
         }
     }
-    assert_eq!(operations, 34);
+    assert_eq!(operations, 39);
     for p in [
         "/_emulator/v1/activations",
         "/_emulator/v1/organizations/{slug}/keys",

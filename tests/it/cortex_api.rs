@@ -1340,3 +1340,57 @@ fn the_plane_answers_at_the_root_of_its_own_port_and_mints_keys() {
         "Resource not found",
     );
 }
+
+/// Issue 16: the operator sees every organization's tenants and documents in the admin API
+/// (the dashboard's planes page), and identity's roles.
+#[test]
+fn the_admin_api_lists_tenants_documents_and_identity_roles() {
+    let emu = shared_plane();
+    let tenant = new_tenant(emu, "overview", json!({}));
+    let source = upload_text(emu, &tenant, "notes.txt", "The warehouse is in Rotterdam.");
+    let (status, all) = emu.admin("GET", "/cortex-api/tenants", None, Some(ADMIN));
+    assert_eq!(status, 200, "{all}");
+    let t = all["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == tenant.as_str())
+        .unwrap_or_else(|| panic!("{all}"))
+        .clone();
+    assert_eq!(
+        (t["organization"].clone(), t["documents"].clone()),
+        (json!("acme"), json!(1))
+    );
+    let (status, docs) = emu.admin(
+        "GET",
+        &format!("/cortex-api/tenants/{tenant}/documents"),
+        None,
+        Some(ADMIN),
+    );
+    assert_eq!(status, 200, "{docs}");
+    assert_eq!(docs["documents"][0]["id"], source.as_str());
+    assert_eq!(docs["documents"][0]["filename"], "notes.txt");
+    let (status, _) = emu.admin(
+        "GET",
+        "/cortex-api/tenants/ghost/documents",
+        None,
+        Some(ADMIN),
+    );
+    assert_eq!(status, 404);
+    let (status, roles) = emu.admin("GET", "/identity/roles", None, Some(ADMIN));
+    assert_eq!(status, 200, "{roles}");
+    let admin_role = roles["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "TENANT_ADMIN")
+        .unwrap_or_else(|| panic!("{roles}"))
+        .clone();
+    assert!(
+        admin_role["permissions"]
+            .as_str()
+            .unwrap()
+            .contains("users:create"),
+        "{admin_role}"
+    );
+}

@@ -898,3 +898,46 @@ mod mcp {
         client()
     }
 }
+
+/// Issue 16: the operator sees every organization's fold functions and runs in the admin API
+/// (the dashboard's planes page), without a fold token.
+#[test]
+fn the_admin_api_lists_fold_functions_and_activations_of_every_organization() {
+    let (_f, emu) = start("");
+    deploy(&emu, "listed", ECHO, &[]);
+    let r = send(client().get(format!("{}/fold/run/runco/listed/x?who=op", emu.base)));
+    assert_eq!(r.status, 201, "{}", r.body);
+    let (status, functions) = emu.admin("GET", "/fold/functions", None, Some(crate::common::ADMIN));
+    assert_eq!(status, 200, "{functions}");
+    let f = functions["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "listed")
+        .unwrap_or_else(|| panic!("{functions}"))
+        .clone();
+    assert_eq!(
+        (
+            f["organization"].clone(),
+            f["version"].clone(),
+            f["versions"].clone()
+        ),
+        (json!("runco"), json!(1), json!(1))
+    );
+    let (_, runs) = emu.admin(
+        "GET",
+        "/fold/activations?limit=5",
+        None,
+        Some(crate::common::ADMIN),
+    );
+    assert_eq!(runs["activations"][0]["function"], "listed", "{runs}");
+    assert_eq!(runs["activations"][0]["status"], "success");
+    assert_eq!(runs["activations"][0]["response_status"], 201);
+    let (status, bad) = emu.admin(
+        "GET",
+        "/fold/activations?limit=0",
+        None,
+        Some(crate::common::ADMIN),
+    );
+    assert_eq!(status, 400, "{bad}");
+}

@@ -24,6 +24,7 @@ pub mod control;
 pub mod fold_tokens;
 pub mod keys;
 pub mod organizations;
+pub mod planes;
 pub mod tools;
 pub mod users;
 pub mod wallet;
@@ -338,6 +339,46 @@ pub const ROUTES: &[AdminRoute] = &[
         ok: 200,
     },
     AdminRoute {
+        method: "get",
+        path: "/identity/roles",
+        summary: "Identity roles of every tenant (system roles too) with their permissions and assignment counts",
+        body: None,
+        query: &[],
+        ok: 200,
+    },
+    AdminRoute {
+        method: "get",
+        path: "/cortex-api/tenants",
+        summary: "Cortex API tenants of every organization with sub-tenants, document and memory counts",
+        body: None,
+        query: &[],
+        ok: 200,
+    },
+    AdminRoute {
+        method: "get",
+        path: "/cortex-api/tenants/{id}/documents",
+        summary: "A Cortex API tenant's documents and memories, newest first",
+        body: None,
+        query: &[("limit", "integer")],
+        ok: 200,
+    },
+    AdminRoute {
+        method: "get",
+        path: "/fold/functions",
+        summary: "Fold functions of every organization with their current version",
+        body: None,
+        query: &[],
+        ok: 200,
+    },
+    AdminRoute {
+        method: "get",
+        path: "/fold/activations",
+        summary: "The newest fold activations of every organization",
+        body: None,
+        query: &[("limit", "integer")],
+        ok: 200,
+    },
+    AdminRoute {
         method: "post",
         path: "/tools/{id}/test",
         summary: "Run a tool's test cases against its draft (not charged, not recorded)",
@@ -370,6 +411,11 @@ fn handler_for(method: &str, path: &str) -> axum::routing::MethodRouter<Arc<App>
         ("get", "/tools/{id}") => get(tools::get_tool),
         ("post", "/tools/{id}/invoke") => post(tools::invoke_tool),
         ("post", "/tools/{id}/test") => post(tools::test_tool),
+        ("get", "/identity/roles") => get(planes::identity_roles),
+        ("get", "/cortex-api/tenants") => get(planes::cortex_tenants),
+        ("get", "/cortex-api/tenants/{id}/documents") => get(planes::cortex_documents),
+        ("get", "/fold/functions") => get(planes::fold_functions),
+        ("get", "/fold/activations") => get(planes::fold_activations),
         ("get", "/refusals") => get(activations::list_refusals),
         ("get", "/identity/users") => get(users::list_users),
         ("post", "/identity/users/{id}/unlock") => post(users::unlock_user),
