@@ -62,8 +62,13 @@ pub fn init(functions: &Path, name: &str, runtime: Runtime, mcp: bool) -> Result
     write(
         "tool.toml",
         &format!(
-            "name = \"{name}\"\ntype = \"{}\"\ndescription = \"\"\n# timeout = 30      # seconds, at most 300\n# memory = 128      # MB, at most 512\n# secrets = []      # attached secrets: the handler's environment\n# http = true       # outbound HTTP (fetch, urllib, requests), answered per [network] mode\n",
-            if mcp { "mcp" } else { "function" }
+            "name = \"{name}\"\ntype = \"{}\"\ndescription = \"\"\n# timeout = 30      # seconds, at most 300\n# memory = 128      # MB, at most 512\n# secrets = []      # attached secrets: the handler's environment\n# http = true       # outbound HTTP (fetch, urllib, requests), answered per [network] mode\n{}",
+            if mcp { "mcp" } else { "function" },
+            if runtime == Runtime::Python {
+                "# runtime = \"python:cpython\"  # run in this machine's CPython 3.13 (packages with native code)\n"
+            } else {
+                ""
+            }
         ),
     )?;
     write(
