@@ -5,9 +5,11 @@ Usage: dashboard.py BASE_URL ADMIN_TOKEN SCREENSHOT_DIR
 Signs in through the URL fragment, invokes hello-lua from its tool page, watches a run of
 hello-python arrive in the activations page's live tail (started by a plain POST while the page
 stays open), opens it, replays it and waits for the comparison, forces catalogue row G402 on
-hello-lua through the faults page and sees the tool page show it. Prints one line per step,
-saves a screenshot per page into SCREENSHOT_DIR and exits non-zero with the failing step on any
-failure. Every wait is a WebDriverWait (no fixed sleeps).
+hello-lua through the faults page and sees the tool page show it, then opens the planes page
+(fold function hello, identity role TENANT_ADMIN, and the first Cortex API tenant's documents
+when there is one). Prints one line per step, saves a screenshot per page into SCREENSHOT_DIR
+and exits non-zero with the failing step on any failure. Every wait is a WebDriverWait (no fixed
+sleeps).
 """
 import json
 import os
@@ -214,7 +216,33 @@ class Dashboard:
         self.fault_id = None  # used up
         self.ok(logs.text.strip().splitlines()[0])
 
-        self.step("9 no script error in the console")
+        self.step("9 the planes page: fold function hello, role TENANT_ADMIN, a Cortex API tenant's documents if any")
+        self.click("#nav-planes")
+        self.css('[data-testid="planes-fold-functions"] [data-testid="fold-function-row"][data-name="hello"]',
+                 "fold function hello in the fold functions table")
+        self.css('[data-testid="planes-identity-roles"]', "the identity roles table")
+        roles = [e.get_attribute("data-name") for e in d.find_elements(By.CSS_SELECTOR, '[data-testid="planes-identity-roles"] [data-testid="role-row"]')]
+        if "TENANT_ADMIN" not in roles:
+            raise Failure(f"the identity roles table lists {roles}, not TENANT_ADMIN")
+        self.css('[data-testid="planes-fold-activations"], [data-testid="planes-fold-activations-empty"]', "the fold activations")
+        self.css('[data-testid="planes-cortex-tenants"], [data-testid="planes-cortex-tenants-empty"]', "the Cortex API tenants")
+        tenants = d.find_elements(By.CSS_SELECTOR, '[data-testid="planes-cortex-tenants"] [data-testid="cortex-tenant-row"]')
+        self.shot("planes.png", "#main h1")
+        detail = f"roles {', '.join(roles)}; {len(tenants)} Cortex API tenant(s)"
+        if tenants:
+            tenant = tenants[0].get_attribute("data-id")
+            self.click(f'[data-testid="cortex-tenant-row"][data-id="{tenant}"] [data-testid="cortex-tenant-open"]')
+            self.css(f'[data-testid="planes-cortex-documents"][data-tenant="{tenant}"], '
+                     f'[data-testid="planes-cortex-documents-empty"][data-tenant="{tenant}"]', f"the documents of tenant {tenant}")
+            shown = len(d.find_elements(By.CSS_SELECTOR, '[data-testid="planes-cortex-documents"] [data-testid="cortex-document-row"]'))
+            expected = len(self.admin_get(f"/cortex-api/tenants/{tenant}/documents?limit=100").get("documents") or [])
+            if shown != expected:
+                raise Failure(f"the documents table of tenant {tenant} shows {shown} row(s), the admin API lists {expected}")
+            self.shot("planes-documents.png", "#cortex-tenants")
+            detail += f"; tenant {tenant}: {shown} document(s)"
+        self.ok(detail)
+
+        self.step("10 no script error in the console")
         errors = [e["message"] for e in d.get_log("browser") if e.get("level") == "SEVERE" and e.get("source") == "javascript"]
         if errors:
             raise Failure("; ".join(errors))

@@ -227,7 +227,9 @@ async function api(method, path, body, { quiet = false, base = API } = {}) {
     if (!quiet) showBanner(`${method} ${path}: HTTP ${res.status}`, text);
     throw new ApiError(res.status, text);
   }
-  return parseJson(text) ?? {};
+  // The API's own answers are parsed whatever their size (an activation with a 6 MB body is
+  // 12 MB of JSON); only display code applies the pretty-print limit.
+  try { return JSON.parse(text); } catch { return {}; }
 }
 
 const get = (path, opts) => api('GET', path, undefined, opts);
@@ -927,9 +929,14 @@ async function clockPage(view, signal) {
 async function planesPage(view) {
   view.append(el('h1', {}, 'Planes'));
   const users = el('div', { id: 'identity-users' });
+  const roles = el('div', { id: 'identity-roles' });
+  const tenants = el('div', { id: 'cortex-tenants' });
+  const docs = el('div', { id: 'cortex-documents', 'aria-live': 'polite' });
+  const functions = el('div', { id: 'fold-functions' });
+  const runs = el('div', { id: 'fold-activations' });
   const act = (u, verb) => el('button', { type: 'button', 'data-testid': `user-${verb}`, onclick: async () => {
     await post(`/identity/users/${enc(u.id)}/${verb}`, {});
-    show();
+    showUsers();
   } }, verb);
   const userRow = (u) => el('tr', { 'data-testid': 'user-row', 'data-id': u.id },
     el('td', {}, u.email), el('td', {}, u.tenant), el('td', {}, `${u.first_name} ${u.last_name}`), el('td', {}, u.status),
@@ -937,23 +944,161 @@ async function planesPage(view) {
     // Unlock forgets failed logins too, so it is offered as soon as there is one.
     el('td', { class: 'buttons' }, u.locked || u.failed_logins ? act(u, 'unlock') : null,
       u.status === 'SUSPENDED' ? act(u, 'reactivate') : act(u, 'suspend')));
-  const show = async () => {
+  const showUsers = () => fill(users, async () => {
     const { users: list = [] } = await get('/identity/users');
-    users.replaceChildren(list.length
+    return list.length
       ? table(['Email', 'Tenant', 'Name', 'Status', 'Locked', 'Failed logins', ''], list.map(userRow), { class: 'grid', id: 'users-table' })
-      : el('p', { class: 'muted' }, 'No identity users yet (register one through /identity/auth/register).'));
+      : el('p', { class: 'muted' }, 'No identity users yet (register one through /identity/auth/register).');
+  });
+  const showRoles = () => fill(roles, async () => {
+    const { roles: list = [] } = await get('/identity/roles');
+    return list.length
+      ? table(['Role', 'Tenant', 'Scope', 'Description', 'Permissions', 'Assignments'], list.map(roleRow),
+        { class: 'grid', id: 'roles-table', 'data-testid': 'planes-identity-roles' })
+      : el('p', { class: 'muted', 'data-testid': 'planes-identity-roles-empty' }, 'No roles yet.');
+  });
+
+  // Cortex API: a tenant's button loads its documents into the box below the table.
+  let openTenant = null;
+  const tenantButtons = new Map();
+  const openDocs = async (t) => {
+    openTenant = t.id;
+    for (const [id, b] of tenantButtons) {
+      b.setAttribute('aria-pressed', String(id === t.id));
+      b.closest('tr').classList.toggle('selected', id === t.id);
+    }
+    docs.replaceChildren(el('p', { class: 'muted' }, 'Loading…'));
+    await fill(docs, async () => {
+      const { documents = [] } = await get(`/cortex-api/tenants/${enc(t.id)}/documents?limit=100`);
+      if (openTenant !== t.id) return null;  // another tenant was chosen meanwhile
+      const title = el('h3', {}, 'Documents and memories of ', el('code', {}, t.id), documents.length >= 100 ? ' (newest 100)' : '');
+      return [title, documents.length
+        ? table(['Title', 'Kind', 'Sub-tenant', 'File', 'Type', 'Size', 'Uploaded', 'Ready', 'Id'], documents.map(documentRow),
+          { class: 'grid', id: 'cortex-documents-table', 'data-testid': 'planes-cortex-documents', 'data-tenant': t.id })
+        : el('p', { class: 'muted', 'data-testid': 'planes-cortex-documents-empty', 'data-tenant': t.id },
+          'No documents or memories yet: upload with POST /cortex-api/ingestion/upload_knowledge.')];
+    });
   };
-  // The admin API has no routes for these two planes: point at their own APIs.
-  view.append(section('Identity users', users),
-    section('Cortex API tenants and fold functions',
-      el('p', {}, 'Cortex API tenants and fold functions: see their own APIs.'),
-      el('ul', {},
-        el('li', {}, 'Cortex API plane: ', el('code', {}, `${location.origin}/cortex-api`),
-          ' (README, section “Cortex API plane”)'),
-        el('li', {}, 'Fold deploy plane: ', el('code', {}, `${location.origin}/fold`),
-          ' (README, section “Fold deploy plane”)'),
-        el('li', {}, 'This admin API: ', el('a', { href: '/_emulator/openapi.json' }, 'OpenAPI document')))));
-  await show();
+  const tenantRow = (t) => {
+    const button = el('button', { type: 'button', class: 'link', 'data-testid': 'cortex-tenant-open', 'aria-pressed': 'false',
+      'aria-controls': 'cortex-documents', title: `List the documents of ${t.id}`, onclick: () => openDocs(t) }, t.id);
+    tenantButtons.set(t.id, button);
+    const tr = el('tr', { 'data-testid': 'cortex-tenant-row', 'data-id': t.id, class: 'clickable' },
+      el('td', {}, button), el('td', {}, t.organization ?? '—'),
+      el('td', { class: 'wrap' }, commaList(t.sub_tenants)),
+      el('td', { class: 'num' }, String(t.documents ?? 0)), el('td', { class: 'num' }, String(t.memories ?? 0)),
+      el('td', {}, t.is_embeddings ? `yes${t.embeddings_dimension ? ` (${t.embeddings_dimension} dimensions)` : ''}` : 'no'),
+      el('td', {}, timeEl(t.created_at)));
+    // The whole row is a target for the mouse; the button in its first cell is the keyboard's.
+    tr.addEventListener('click', (e) => { if (!e.target.closest('button')) button.click(); });
+    return tr;
+  };
+  const showTenants = () => fill(tenants, async () => {
+    const { tenants: list = [] } = await get('/cortex-api/tenants');
+    tenantButtons.clear();
+    openTenant = null;
+    docs.replaceChildren(...(list.length ? [el('p', { class: 'muted' }, 'Choose a tenant above to list its documents.')] : []));
+    return list.length
+      ? table(['Tenant', 'Organization', 'Sub-tenants', 'Documents', 'Memories', 'Embeddings', 'Created'], list.map(tenantRow),
+        { class: 'grid', id: 'cortex-tenants-table', 'data-testid': 'planes-cortex-tenants' })
+      : el('p', { class: 'muted', 'data-testid': 'planes-cortex-tenants-empty' },
+        'No tenants yet: create one with POST /cortex-api/tenants/create.');
+  });
+
+  const showFunctions = () => fill(functions, async () => {
+    const { functions: list = [] } = await get('/fold/functions');
+    return list.length
+      ? table(['Function', 'Organization', 'Version', 'Versions', 'Run at', 'Created', 'Updated'], list.map(functionRow),
+        { class: 'grid', id: 'fold-functions-table', 'data-testid': 'planes-fold-functions' })
+      : el('p', { class: 'muted', 'data-testid': 'planes-fold-functions-empty' },
+        'No fold functions yet: deploy one with POST /fold/deploy (or save one under fold-functions/<org>/<name>/).');
+  });
+  const showRuns = () => fill(runs, async () => {
+    const { activations = [] } = await get('/fold/activations?limit=50');
+    // Newest first, whatever order the answer has.
+    const list = activations.slice().sort((a, b) => (Date.parse(b.triggered_at) || 0) - (Date.parse(a.triggered_at) || 0));
+    return list.length
+      ? table(['Triggered', 'Function', 'Version', 'Status', 'HTTP', 'Duration', 'Error', 'Id'], list.map(foldRunRow),
+        { class: 'grid', id: 'fold-activations-table', 'data-testid': 'planes-fold-activations' })
+      : el('p', { class: 'muted', 'data-testid': 'planes-fold-activations-empty' },
+        'No fold activations yet: run a function at /fold/run/<org>/<name>.');
+  });
+
+  const servedAt = (path, readme) => el('p', { class: 'muted' }, 'Its own API: ', el('code', {}, `${location.origin}${path}`),
+    ` (README, section “${readme}”).`);
+  view.append(
+    section('Identity', el('h3', {}, 'Users'), users, el('h3', {}, 'Roles'), roles),
+    section('Cortex API tenants', servedAt('/cortex-api', 'Cortex API plane'), tenants, docs),
+    section('Fold functions', servedAt('/fold', 'Fold deploy plane'), functions),
+    section('Fold activations (newest 50)', runs));
+  await Promise.all([showUsers(), showRoles(), showTenants(), showFunctions(), showRuns()]);
+}
+
+/**
+ * Fills `box` with what `load()` gives (nothing when it gives null), "Loading…" meanwhile; a
+ * failure (already in a banner) leaves a line saying so, and the other parts of the page load on.
+ */
+async function fill(box, load) {
+  if (!box.hasChildNodes()) box.append(el('p', { class: 'muted' }, 'Loading…'));
+  let content;
+  try { content = await load(); } catch (e) {
+    box.replaceChildren(el('p', { class: 'error' }, 'Could not load: see the banner above.'));
+    throw e;
+  }
+  if (content !== null) box.replaceChildren(...[content].flat());
+}
+
+/** "a,b,c" (or null) as a list that wraps between its items only. */
+function commaList(text, cls = 'item') {
+  const items = String(text ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (!items.length) return el('span', { class: 'muted' }, 'none');
+  return el('span', { class: 'list' }, items.flatMap((x, i) => [i ? ', ' : null, el('span', { class: cls }, x)]));
+}
+
+function roleRow(r) {
+  return el('tr', { 'data-testid': 'role-row', 'data-name': r.name, 'data-id': r.id },
+    el('td', {}, el('strong', {}, r.name)),
+    el('td', {}, r.tenant ?? null, r.is_system ? [r.tenant ? ' ' : null, el('span', { class: 'badge', title: 'built in, every tenant has it' }, 'system')] : null),
+    el('td', {}, r.scope_level ?? '—'),
+    el('td', {}, r.description || el('span', { class: 'muted' }, '—')),
+    el('td', { class: 'perms' }, commaList(r.permissions, 'perm')),
+    el('td', { class: 'num' }, String(r.assignments ?? 0)));
+}
+
+function documentRow(x) {
+  return el('tr', { 'data-testid': 'cortex-document-row', 'data-id': x.id },
+    el('td', { class: 'wrap' }, x.title || el('span', { class: 'muted' }, '—')),
+    el('td', {}, el('span', { class: `badge kind-${x.kind}` }, x.kind)),
+    el('td', {}, x.sub_tenant ?? '—'),
+    el('td', { class: 'wrap' }, x.filename || el('span', { class: 'muted' }, '—')),
+    el('td', {}, x.content_type || el('span', { class: 'muted' }, '—')),
+    el('td', { class: 'num' }, x.size_bytes != null ? fmtSize(x.size_bytes) : '—'),
+    el('td', {}, timeEl(x.uploaded_at)),
+    el('td', {}, x.ready_at ? timeEl(x.ready_at) : el('span', { class: 'muted' }, 'processing')),
+    el('td', {}, el('code', { title: x.id }, shortHash(x.id))));
+}
+
+function functionRow(f) {
+  return el('tr', { 'data-testid': 'fold-function-row', 'data-name': f.name, 'data-id': f.id, 'data-organization': f.organization },
+    el('td', { title: f.id }, el('strong', {}, f.name)), el('td', {}, f.organization ?? '—'),
+    el('td', {}, `v${f.version}`), el('td', { class: 'num' }, String(f.versions ?? 0)),
+    el('td', {}, f.organization ? el('code', {}, `/fold/run/${f.organization}/${f.name}`) : '—'),
+    el('td', {}, timeEl(f.created_at)), el('td', {}, timeEl(f.updated_at)));
+}
+
+const fmtMs = (ms) => (ms == null ? '—' : `${Math.round(Number(ms) * 10) / 10} ms`);
+
+function foldRunRow(a) {
+  return el('tr', { 'data-testid': 'fold-activation-row', 'data-id': a.id, 'data-function': a.function },
+    el('td', {}, timeEl(a.triggered_at)),
+    el('td', {}, a.organization ? `${a.organization}/${a.function}` : a.function),
+    el('td', {}, a.version != null ? `v${a.version}` : '—'),
+    el('td', {}, statusBadge(a.status),
+      a.replay_of ? el('span', { class: 'badge replay', title: `replay of ${a.replay_of}` }, 'replay') : null),
+    el('td', {}, a.response_status != null ? String(a.response_status) : '—'),
+    el('td', { class: 'num' }, fmtMs(a.duration_ms)),
+    el('td', { class: 'wrap' }, a.error_message ? el('span', { class: 'error' }, a.error_message) : el('span', { class: 'muted' }, '—')),
+    el('td', {}, el('code', { title: a.id }, shortHash(a.id))));
 }
 
 // ---------------------------------------------------------------------------------------------
