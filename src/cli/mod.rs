@@ -518,6 +518,13 @@ impl ServerArgs {
 
 /// Entry point of the binary; returns the process exit code.
 pub fn main() -> i32 {
+    let code = run_command();
+    // Lines queued for the terminal are written before the process exits.
+    crate::domain::terminal::flush();
+    code
+}
+
+fn run_command() -> i32 {
     use clap::{CommandFactory, FromArgMatches};
     // `--help` ends with the environment variables the emulator reads (one list, in config).
     let env_help: String = std::iter::once("Environment:".to_string())

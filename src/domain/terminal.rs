@@ -35,10 +35,20 @@ fn emit(text: String) {
     let mut pending = PENDING.lock().unwrap();
     let was_empty = pending.is_empty();
     pending.push_str(&text);
+    let backlog = pending.len();
     if was_empty {
         WAITING.notify_one();
     }
+    drop(pending);
+    // A terminal that stopped reading holds runs up again, as a direct write did, rather than
+    // letting the backlog grow without bound.
+    if backlog > MAX_BACKLOG {
+        flush();
+    }
 }
+
+/// Bytes of terminal output that may wait for the printer.
+const MAX_BACKLOG: usize = 4 << 20;
 
 /// Writes what is queued now (the printer does it within a few milliseconds; shutdown calls
 /// it so nothing queued is lost).

@@ -27,18 +27,30 @@ struct Task {
     files: Files,
     job: WireJob,
     reply: tokio::sync::oneshot::Sender<RunResult>,
+    /// Held until the run has ended on its thread, not until the caller is answered: a run
+    /// still in a long C call after its 408 keeps its slot, so such runs cannot pile up.
+    _slot: tokio::sync::OwnedSemaphorePermit,
 }
 
 /// The threads that run Lua: one is taken per run (a new one started when none is idle; the
 /// executor's semaphore bounds how many run at once).
-#[derive(Default)]
 pub(crate) struct LuaThreads {
+    /// How many Lua runs may be on their threads at once (the pool's worker count).
+    slots: Arc<tokio::sync::Semaphore>,
     idle: Arc<Mutex<Vec<mpsc::Sender<Task>>>>,
     /// Code hash → files shared as one `Arc` (the bundle's map is cloned once per revision).
     files: Mutex<std::collections::HashMap<String, Files>>,
 }
 
 impl LuaThreads {
+    pub(crate) fn new(capacity: usize) -> Self {
+        LuaThreads {
+            slots: Arc::new(tokio::sync::Semaphore::new(capacity.max(1))),
+            idle: Arc::default(),
+            files: Mutex::default(),
+        }
+    }
+
     fn files_of(&self, bundle: &Bundle) -> Files {
         let mut cache = self.files.lock().unwrap();
         if cache.len() > 256 {
@@ -64,7 +76,9 @@ impl LuaThreads {
                 let mut engine = LuaEngine::new();
                 while let Ok(task) = rx.recv() {
                     let result = run_one(&mut engine, &task.files, &task.job);
-                    let _ = task.reply.send(result);
+                    let Task { reply, _slot, .. } = task;
+                    let _ = reply.send(result);
+                    drop(_slot);
                     // The next run's VM is built after this one has answered.
                     engine.prepare();
                     idle.lock().unwrap().push(mine.clone());
@@ -78,11 +92,18 @@ impl LuaThreads {
     pub(crate) async fn run(&self, job: WireJob, bundle: Arc<Bundle>) -> RunResult {
         let started = Instant::now();
         let timeout_ms = job.timeout_ms;
+        let slot = self
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the Lua semaphore is never closed");
         let (reply, answer) = tokio::sync::oneshot::channel();
         let task = Task {
             files: self.files_of(&bundle),
             job,
             reply,
+            _slot: slot,
         };
         let sent = self.thread().map_err(|e| e.to_string()).and_then(|tx| {
             tx.send(task)

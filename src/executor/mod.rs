@@ -132,7 +132,9 @@ impl Executor {
         Arc::new(Executor {
             pools,
             cpython: tokio::sync::OnceCell::new(),
-            lua: options.lua_in_process.then(in_process::LuaThreads::default),
+            lua: options
+                .lua_in_process
+                .then(|| in_process::LuaThreads::new(options.workers)),
             options,
         })
     }
@@ -234,12 +236,6 @@ impl Executor {
             };
         }
         if let (Runtime::Lua, Some(threads)) = (runtime, &self.lua) {
-            // The pool's semaphore bounds Lua's concurrent runs as it bounds its workers.
-            let _permit = self.pools[&runtime]
-                .slots
-                .acquire()
-                .await
-                .expect("pool semaphore is never closed");
             return threads.run(job, bundle).await;
         }
         self.pools[&runtime].run(job, bundle).await

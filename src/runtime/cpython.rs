@@ -114,9 +114,11 @@ impl CpythonEngine {
 
     /// The driver for `tenant` (`None`: any, for a check), started or replaced as needed.
     fn driver(&mut self, tenant: Option<&str>) -> Result<&mut Driver, String> {
+        // A check reuses only a driver that has run no handler (one that has could have
+        // changed `ast` or the builtins the check uses).
         let reusable = match (&self.child, tenant) {
             (Some(d), Some(t)) => d.tenant.as_deref().is_none_or(|held| held == t),
-            (Some(_), None) => true,
+            (Some(d), None) => d.tenant.is_none(),
             (None, _) => false,
         };
         if !reusable {
@@ -132,10 +134,14 @@ impl CpythonEngine {
         Ok(d)
     }
 
-    /// The folder holding the code revision `hash`, written once per worker.
-    fn code_dir(&mut self, hash: &str, files: &Files) -> Result<PathBuf, String> {
-        let dir = self.root.join(hash);
-        if self.written.contains(hash) {
+    /// The folder holding the code for `tenant` (whose key includes the code hash), written
+    /// once per worker: one per isolation key, so a file a run writes there is never seen by
+    /// another organization's or tool's runs of the same code.
+    fn code_dir(&mut self, tenant: &str, files: &Files) -> Result<PathBuf, String> {
+        use sha2::{Digest, Sha256};
+        let key = format!("{:x}", Sha256::digest(tenant.as_bytes()));
+        let dir = self.root.join(&key[..32]);
+        if self.written.contains(&key) {
             return Ok(dir);
         }
         for (rel, text) in files.iter() {
@@ -146,12 +152,21 @@ impl CpythonEngine {
             }
             std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
         }
-        self.written.insert(hash.to_string());
+        self.written.insert(key);
         Ok(dir)
     }
 
-    /// Sends `message` and reads replies until one that is not an outbound request.
+    /// Sends `message` and reads replies until one that is not an outbound request. After any
+    /// failure the driver is dropped (killed): its next reply could belong to this request.
     fn converse(&mut self, message: &Value) -> Result<Value, String> {
+        let answer = self.converse_once(message);
+        if answer.is_err() {
+            self.child = None;
+        }
+        answer
+    }
+
+    fn converse_once(&mut self, message: &Value) -> Result<Value, String> {
         let d = self.child.as_mut().ok_or("CPython is not running")?;
         send(&mut d.stdin, message)?;
         loop {
@@ -211,7 +226,7 @@ impl Engine for CpythonEngine {
         if let Err(e) = self.driver(Some(&tenant)) {
             return internal(e);
         }
-        let code_dir = match self.code_dir(&job.code_hash, files) {
+        let code_dir = match self.code_dir(&tenant, files) {
             Ok(d) => d,
             Err(e) => return internal(format!("could not write the tool's code: {e}")),
         };

@@ -10,9 +10,15 @@ import os
 import resource
 import types
 
+# The protocol moves to private descriptors (not inherited by subprocesses); fd 0 becomes
+# /dev/null, so a handler's input() or a child process cannot read the worker's messages.
 _PROTOCOL_OUT = os.fdopen(os.dup(1), "w", encoding="utf-8", newline="\n")
 os.dup2(2, 1)
-_PROTOCOL_IN = os.fdopen(0, "r", encoding="utf-8", newline="\n")
+_PROTOCOL_IN = os.fdopen(os.dup(0), "r", encoding="utf-8", newline="\n")
+_null = os.open(os.devnull, os.O_RDONLY)
+os.dup2(_null, 0)
+os.close(_null)
+sys.stdin = open(os.devnull, "r")
 _TAP_FD = 3  # the worker's output tap (runtime/tap.rs), inherited when the server made one
 _tap = {"on": False, "at": 0, "room": 0}
 _RECURSION_LIMIT = sys.getrecursionlimit()
@@ -133,7 +139,7 @@ def _run(job):
     # (OPENBLAS_NUM_THREADS) keeps applying to them without being visible to the handler.
     os.environ._data.clear()
     for k, v in job["env"].items():
-        os.environ[k] = v
+        os.environ[k] = v  # putenv too: a subprocess of the handler sees its secrets
     _forget_tool_modules()
     error = None
     failed = False
@@ -168,6 +174,8 @@ def _run(job):
         _unlimit_memory()
         sys.stdout, sys.stderr = saved
         _note_tool_modules(roots)
+        for k in list(os.environ):
+            os.unsetenv(k)  # nothing of this run's environment is left for the next one
         os.environ._data.clear()
         sys.setrecursionlimit(_RECURSION_LIMIT)
     return {

@@ -120,7 +120,8 @@ fn stop_at(
     deadline: Instant,
     stopped: Arc<std::sync::atomic::AtomicBool>,
 ) -> mlua::Result<()> {
-    lua.set_hook(
+    // Global: a hook set on the main thread alone would not follow the run into coroutines.
+    lua.set_global_hook(
         mlua::HookTriggers::new().every_nth_instruction(HOOK_EVERY),
         move |_, _| {
             if Instant::now() >= deadline {

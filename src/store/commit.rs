@@ -20,8 +20,15 @@ use super::{out_of_space, AnyBox, Command, StoreError};
 /// Largest batch one transaction carries.
 const MAX_BATCH: usize = 512;
 
+/// The queue and whether the store is closed, under one lock: a command is either queued while
+/// open (and committed by the final drain at the latest) or refused.
+struct Queue {
+    commands: Vec<Command>,
+    closed: bool,
+}
+
 pub(super) struct Committer {
-    queue: Mutex<Vec<Command>>,
+    queue: Mutex<Queue>,
     /// `None` once the store is closed.
     conn: Mutex<Option<Connection>>,
     /// Wakes the writer thread; `None` once the store is closing.
@@ -37,7 +44,10 @@ impl Committer {
     ) -> (Arc<Self>, impl FnOnce() + Send + 'static) {
         let (tx, rx) = mpsc::channel::<()>();
         let committer = Arc::new(Committer {
-            queue: Mutex::new(Vec::new()),
+            queue: Mutex::new(Queue {
+                commands: Vec::new(),
+                closed: false,
+            }),
             conn: Mutex::new(Some(conn)),
             wake: Mutex::new(Some(tx)),
             unwritable,
@@ -47,10 +57,7 @@ impl Committer {
             while rx.recv().is_ok() {
                 writer.lead(false);
             }
-            // Closing: commit what is queued, then answer anything later with `Closed`.
-            writer.lead(false);
-            writer.conn.lock().unwrap().take();
-            writer.lead(false);
+            writer.drain_and_close();
         };
         (committer, run)
     }
@@ -60,17 +67,35 @@ impl Committer {
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> rusqlite::Result<T> {
-        let conn = self.conn.lock().unwrap();
+        let conn = lock(&self.conn);
         f(conn.as_ref().expect("the store is open"))
     }
 
-    /// Queues `cmd`. `Err` when the store is closed (the command is answered with that too).
+    /// Queues `cmd`. `Err` when the store is closed.
     pub(super) fn push(&self, cmd: Command) -> Result<(), StoreError> {
-        if self.wake.lock().unwrap().is_none() {
+        let mut q = lock(&self.queue);
+        if q.closed {
             return Err(StoreError::Closed);
         }
-        self.queue.lock().unwrap().push(cmd);
+        q.commands.push(cmd);
         Ok(())
+    }
+
+    /// The end: waits for a leader that is committing, commits everything queued, and refuses
+    /// what comes later ([`Committer::push`] sees `closed`).
+    fn drain_and_close(&self) {
+        let mut conn = lock(&self.conn);
+        let rest = {
+            let mut q = lock(&self.queue);
+            q.closed = true;
+            std::mem::take(&mut q.commands)
+        };
+        if let Some(c) = conn.as_mut() {
+            for batch in rest.chunks_exact_owned(MAX_BATCH) {
+                commit(c, batch, &self.unwritable);
+            }
+        }
+        conn.take();
     }
 
     /// Asks the writer thread to lead (for commands that should not run on the caller's task).
@@ -91,18 +116,25 @@ impl Committer {
     pub(super) fn lead(&self, inline: bool) {
         loop {
             {
-                let Ok(mut conn) = self.conn.try_lock() else {
-                    return;
+                let mut conn = match self.conn.try_lock() {
+                    Ok(c) => c,
+                    // A command that panicked must not stop every later write.
+                    Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+                    Err(std::sync::TryLockError::WouldBlock) => return,
                 };
                 loop {
                     let batch: Vec<Command> = {
-                        let mut q = self.queue.lock().unwrap();
+                        let mut q = lock(&self.queue);
                         let n = if inline {
-                            q.iter().take(MAX_BATCH).take_while(|c| c.inline).count()
+                            q.commands
+                                .iter()
+                                .take(MAX_BATCH)
+                                .take_while(|c| c.inline)
+                                .count()
                         } else {
-                            q.len().min(MAX_BATCH)
+                            q.commands.len().min(MAX_BATCH)
                         };
-                        q.drain(..n).collect()
+                        q.commands.drain(..n).collect()
                     };
                     if batch.is_empty() {
                         break;
@@ -118,15 +150,37 @@ impl Committer {
                 }
             }
             // Released: a command pushed while we held the lock may have found it taken.
-            match self.queue.lock().unwrap().first() {
+            let next_is_the_writers = match lock(&self.queue).commands.first() {
                 None => return,
-                Some(next) if inline && !next.inline => {
-                    self.signal();
-                    return;
-                }
-                Some(_) => {}
+                Some(next) => inline && !next.inline,
+            };
+            if next_is_the_writers {
+                self.signal();
+                return;
             }
         }
+    }
+}
+
+/// A lock, also after a panic while it was held (the data it guards stays consistent: a
+/// transaction that did not commit is rolled back by SQLite).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Splits a vector into owned batches of at most `n`.
+trait ChunksOwned<T> {
+    fn chunks_exact_owned(self, n: usize) -> Vec<Vec<T>>;
+}
+
+impl<T> ChunksOwned<T> for Vec<T> {
+    fn chunks_exact_owned(mut self, n: usize) -> Vec<Vec<T>> {
+        let mut out = Vec::new();
+        while !self.is_empty() {
+            let rest = self.split_off(self.len().min(n));
+            out.push(std::mem::replace(&mut self, rest));
+        }
+        out
     }
 }
 

@@ -156,6 +156,13 @@ fn cpython_tools_share_no_interpreter_and_keep_the_runtime_limits() {
     );
     write_tool(
         functions.path(),
+        "reads-stdin",
+        "cortexone_function.py",
+        "import os\ndef cortexone_handler(event, context):\n    try:\n        input()\n    except EOFError:\n        pass\n    os.environ['LEFT_BEHIND'] = 'x'\n    return {'statusCode': 200, 'body': {'env': sorted(os.environ)}}\n",
+        CPYTHON_TOML,
+    );
+    write_tool(
+        functions.path(),
         "broken",
         "cortexone_function.py",
         "def cortexone_handler(event, context)\n    return 1\n",
@@ -193,6 +200,13 @@ fn cpython_tools_share_no_interpreter_and_keep_the_runtime_limits() {
         envelope(&r),
         json!({"statusCode": 500, "body": "{\"error\": \"Runtime error: out of memory: the handler exceeded its memory limit of 128 MB\"}"})
     );
+
+    // A handler reading stdin reads nothing (the worker's messages are elsewhere), and what a
+    // run put in its environment is gone by the next run.
+    for _ in 0..2 {
+        let r = emu.invoke("reads-stdin", "{}");
+        assert_eq!(r.inner(), json!({"env": ["LEFT_BEHIND"]}), "{}", r.body);
+    }
 
     // CPython's own parser words the load-time problem.
     let text = emu.wait_for("broken");

@@ -223,3 +223,21 @@ fn a_spinning_lua_run_in_process_does_not_hold_up_other_runs() {
     assert_eq!(spinner.join().unwrap(), 408);
     assert_next_request_succeeds(&emu);
 }
+
+/// The deadline follows a run into coroutines (a hook set on the main Lua thread alone did not).
+#[test]
+fn a_lua_loop_inside_a_coroutine_ends_as_408() {
+    let dir = fixtures_dir();
+    write_tool(
+        dir.path(),
+        "lua-coroutine-loop",
+        "cortexone_function.lua",
+        "function cortexone_handler(event, context)\n  coroutine.wrap(function() while true do end end)()\n  return {statusCode = 200, body = 'never'}\nend\n",
+        "timeout = 1\n",
+    );
+    // One slot: a loop still spinning after its 408 would hold it, and the next Lua run wait.
+    let emu = Emu::start_with(dir.path(), &config_text("\n[executor]\nworkers = 1\n"));
+    let r = emu.invoke("lua-coroutine-loop", "{}");
+    assert_eq!(r.status, 408, "{}", r.body);
+    assert_next_request_succeeds(&emu);
+}

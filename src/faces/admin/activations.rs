@@ -194,10 +194,16 @@ pub async fn replay_activation(
                     StatusCode::OK,
                     json!({"original": activation_json(&state, &done.original, true), "replay": activation_json(&state, &r, true)}),
                 ),
-                // Not recorded (the store refused it): the client's answer is all there is.
+                // Not recorded (`[state] record_activations = false`, or the store refused
+                // it): what the client got is all there is.
                 None => reply(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    json!({"error": "the replay ran but was not recorded", "response": done.run.text}),
+                    StatusCode::OK,
+                    json!({"original": activation_json(&state, &done.original, true), "replay": {
+                        "id": done.run.activation_id, "tool": done.original.tool_id, "recorded": false,
+                        "statusCode": done.run.result.status_code,
+                        "response": serde_json::from_str::<serde_json::Value>(&done.run.text).unwrap_or(json!(done.run.text)),
+                        "response_text": done.run.text, "replay_of": done.original.id,
+                    }}),
                 ),
             }
         }
