@@ -214,8 +214,9 @@ pub fn serve(engine: Box<dyn Engine>, protocol: std::fs::File) {
             if pid < 0 {
                 libc::_exit(71);
             }
-            if !warmed {
-                // While the first child answers: children forked from now on start warm.
+            if !warmed && tenant != CHECK_TENANT {
+                // While the first child that runs handlers answers: children forked from now on
+                // start warm. Not after a checking child: the first run would wait for it.
                 session.engine.warm_up();
                 warmed = true;
             }
