@@ -30,8 +30,15 @@ fn install_stale_packages(functions: &std::path::Path, cpython: Option<&std::pat
     };
     let mut folders: Vec<_> = entries.flatten().map(|e| e.path()).collect();
     folders.sort();
+    let defaults = crate::registry::LoadDefaults {
+        organization: crate::config::DEFAULT_ORG.into(),
+    };
     for folder in folders {
-        if folder.join("cortexone_function.py").is_file() && crate::domain::packages::stale(&folder)
+        // A folder that does not load (a bad tool.toml) gets its load error, not an install
+        // with the wrong pip first.
+        if folder.join("cortexone_function.py").is_file()
+            && crate::domain::packages::stale(&folder)
+            && crate::registry::load_tool(&folder, &defaults).is_ok()
         {
             if let Err(e) = crate::domain::packages::install(&folder, cpython) {
                 eprintln!("warning: {e}");
