@@ -282,6 +282,8 @@ function render() {
   // A fresh container per visit: a late answer for the previous page lands in a detached node.
   const view = el('div', { class: 'page', 'data-page': nav });
   $('#main').replaceChildren(view);
+  // A new page starts at its top, not where the previous one was scrolled to.
+  window.scrollTo(0, 0);
   page(view, pageAbort.signal, ...params);
 }
 
