@@ -97,6 +97,34 @@ fn config(record: bool) -> String {
     )
 }
 
+/// Starts the emulator on `functions` with a fresh state in `dir` (the state in a subfolder, as
+/// the default layout has it, so the `.env` watcher on `dir` sees no database writes), and
+/// when it was started.
+fn launch(
+    exe: &Path,
+    dir: &Path,
+    functions: &Path,
+    record: bool,
+) -> anyhow::Result<(Child, Instant)> {
+    std::fs::write(dir.join("emulator.toml"), config(record))?;
+    let _ = std::fs::remove_dir_all(dir.join(".cortex-emu"));
+    let t0 = Instant::now();
+    let child = Command::new(exe)
+        .arg("--config")
+        .arg(dir.join("emulator.toml"))
+        .arg("--functions")
+        .arg(functions)
+        .arg("--state")
+        .arg(dir.join(".cortex-emu/state.db"))
+        .env("CORTEX_EMU_STDIN_LIFELINE", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("start the emulator")?;
+    Ok((child, t0))
+}
+
 /// A running emulator process.
 pub(super) struct Server {
     child: Child,
@@ -111,22 +139,7 @@ impl Server {
         functions: &Path,
         record: bool,
     ) -> anyhow::Result<Server> {
-        std::fs::write(dir.join("emulator.toml"), config(record))?;
-        let _ = std::fs::remove_dir_all(dir.join(".cortex-emu"));
-        let t0 = Instant::now();
-        let mut child = Command::new(exe)
-            .arg("--config")
-            .arg(dir.join("emulator.toml"))
-            .arg("--functions")
-            .arg(functions)
-            .arg("--state")
-            .arg(dir.join(".cortex-emu/state.db"))
-            .env("CORTEX_EMU_STDIN_LIFELINE", "1")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("start the emulator")?;
+        let (mut child, t0) = launch(exe, dir, functions, record)?;
         let stdout = child.stdout.take().expect("piped");
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -230,22 +243,7 @@ fn first_ok_after_start(
     functions: &Path,
     tool: &str,
 ) -> anyhow::Result<f64> {
-    std::fs::write(dir.join("emulator.toml"), config(true))?;
-    let _ = std::fs::remove_dir_all(dir.join(".cortex-emu"));
-    let t0 = Instant::now();
-    let mut child = Command::new(exe)
-        .arg("--config")
-        .arg(dir.join("emulator.toml"))
-        .arg("--functions")
-        .arg(functions)
-        .arg("--state")
-        .arg(dir.join(".cortex-emu/state.db"))
-        .env("CORTEX_EMU_STDIN_LIFELINE", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("start the emulator")?;
+    let (mut child, t0) = launch(exe, dir, functions, true)?;
     let stdout = child.stdout.take().expect("piped");
     let mut addr = None;
     for line in BufReader::new(stdout).lines().map_while(Result::ok) {

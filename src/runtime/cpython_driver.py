@@ -8,7 +8,6 @@
 # Messages out: {"op": "checked", "problem"}, {"op": "fetch", "request"}, {"op": "done", "result"}.
 import os
 import resource
-import types
 
 # The protocol moves to private descriptors (not inherited by subprocesses); fd 0 becomes
 # /dev/null, so a handler's input() or a child process cannot read the worker's messages.
@@ -141,35 +140,13 @@ def _run(job):
     for k, v in job["env"].items():
         os.environ[k] = v  # putenv too: a subprocess of the handler sees its secrets
     _forget_tool_modules()
-    error = None
-    failed = False
+    meta = json.loads(job["meta"])
     sys.stdout = sys.stderr = log
     _limit_memory(job["memory_mb"])
     try:
-        event = json.loads(job["event"])
-        main = _main_code(code_dir)
-        if isinstance(main, BaseException):
-            raise main
-        module = types.ModuleType("cortexone_function")
-        module.__file__ = os.path.join(code_dir, "cortexone_function.py")
-        sys.modules["cortexone_function"] = module
-        _tool_modules.add("cortexone_function")
-        exec(main, module.__dict__)
-        handler = module.__dict__.get("cortexone_handler")
-        if handler is None:
-            raise AttributeError("module 'cortexone_function' has no attribute 'cortexone_handler'")
-        status, body = _normalize(handler(event, _Context(json.loads(job["meta"]), deadline)), log)
-    except BaseException as e:
-        failed = True
-        status = 500
-        message = _exception_str(e)
-        if isinstance(e, MemoryError) and not message:
-            # The words RustPython's runs give when they pass the limit (executor/mod.rs).
-            message = ("out of memory: the handler exceeded its memory limit of %d MB"
-                       % job["memory_mb"])
-        body = json.dumps({"error": "Runtime error: " + message})
-        error = _traceback_text(e)
-        log.write(error)
+        status, body, error, failed = _call_handler(
+            _main_code(code_dir), os.path.join(code_dir, "cortexone_function.py"), job["event"],
+            meta, deadline, log, _tool_modules, memory_mb=job["memory_mb"])
     finally:
         _unlimit_memory()
         sys.stdout, sys.stderr = saved

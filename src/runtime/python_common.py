@@ -6,6 +6,7 @@ import io
 import json
 import sys
 import time
+import types
 
 
 def _cortex_check(files):
@@ -147,3 +148,34 @@ def _traceback_text(e):
         return "%s: %s\n" % (type(e).__name__, _exception_str(e))
 
 
+
+
+def _call_handler(main, filename, event_json, meta, deadline, log, modules, memory_mb=None):
+    """Runs the handler module `main` (code, or the SyntaxError compiling it gave) as
+    `cortexone_function` and calls its handler with the event: `(status, body, error, failed)`,
+    the failure in the platform's words with its traceback in `log`. The module's name goes into
+    `modules`, which the caller forgets after the run. With `memory_mb` (CPython, where the limit
+    raises MemoryError instead of ending the worker) an empty MemoryError is worded as the
+    worker's limit is."""
+    try:
+        event = json.loads(event_json)
+        if isinstance(main, BaseException):
+            raise main
+        module = types.ModuleType("cortexone_function")
+        module.__file__ = filename
+        sys.modules["cortexone_function"] = module
+        modules.add("cortexone_function")
+        exec(main, module.__dict__)
+        handler = module.__dict__.get("cortexone_handler")
+        if handler is None:
+            raise AttributeError("module 'cortexone_function' has no attribute 'cortexone_handler'")
+        status, body = _normalize(handler(event, _Context(meta, deadline)), log)
+        return status, body, None, False
+    except BaseException as e:
+        message = _exception_str(e)
+        if memory_mb is not None and isinstance(e, MemoryError) and not message:
+            # The words RustPython's runs give when they pass the limit (executor/mod.rs).
+            message = "out of memory: the handler exceeded its memory limit of %d MB" % memory_mb
+        error = _traceback_text(e)
+        log.write(error)
+        return 500, json.dumps({"error": "Runtime error: " + message}), error, True

@@ -427,28 +427,10 @@ def _cortex_run(code_hash, event_json, meta_json, env_json, timeout_ms, log_limi
         sys.modules.pop(name, None)
     _tool_module_names.clear()
     _ToolFinder.modules = entry["modules"]
-    error = None
-    failed = False
     try:
-        event = json.loads(event_json)
-        main = entry["main"]
-        if isinstance(main, BaseException):
-            raise main
-        module = types.ModuleType("cortexone_function")
-        module.__file__ = _TOOL_ROOT + "/cortexone_function.py"
-        sys.modules["cortexone_function"] = module
-        _tool_module_names.add("cortexone_function")
-        exec(main, module.__dict__)
-        handler = module.__dict__.get("cortexone_handler")
-        if handler is None:
-            raise AttributeError("module 'cortexone_function' has no attribute 'cortexone_handler'")
-        status, body = _normalize(handler(event, _Context(meta, deadline)), log)
-    except BaseException as e:
-        failed = True
-        status = 500
-        body = json.dumps({"error": "Runtime error: " + _exception_str(e)})
-        error = _traceback_text(e)
-        log.write(error)
+        status, body, error, failed = _call_handler(
+            entry["main"], _TOOL_ROOT + "/cortexone_function.py", event_json, meta, deadline, log,
+            _tool_module_names)
     finally:
         sys.stdout, sys.stderr = saved
         _scratch.clear()

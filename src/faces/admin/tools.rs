@@ -29,10 +29,7 @@ pub async fn publish_tool(
 ) -> Response {
     let req = guard!(json_body(body));
     let Some(tool) = state.registry.get(&id) else {
-        return reply(
-            StatusCode::NOT_FOUND,
-            json!({"error": format!("no tool with id {id:?}")}),
-        );
+        return no_tool(&id);
     };
     match publish(&state, &tool, req.bump, req.visibility).await {
         Ok(p) => {
