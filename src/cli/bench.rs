@@ -235,6 +235,41 @@ fn pss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// `pid` and every process below it (a Python worker's forked children included).
+fn process_tree(pid: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|p| {
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
+            // The parent is the second field after the parenthesized command name.
+            let ppid = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            Some((p, ppid))
+        })
+        .collect();
+    let mut tree = vec![pid];
+    let mut i = 0;
+    while i < tree.len() {
+        let parent = tree[i];
+        tree.extend(
+            parents
+                .iter()
+                .filter(|(_, pp)| *pp == parent)
+                .map(|(p, _)| *p),
+        );
+        i += 1;
+    }
+    tree
+}
+
 /// Process start to the first 200 from `tool` (one tool in the folder, so only its runtime's
 /// pool starts), in milliseconds.
 fn first_ok_after_start(
@@ -653,6 +688,30 @@ pub async fn run(output: PathBuf) -> anyhow::Result<i32> {
         first_ok.push((r, median(&mut v)));
     }
 
+    // Idle memory as the issue's table has it: a fresh emulator on the same tools after one run
+    // of each runtime's hello and 3 s without requests (the figure after the load phases above
+    // is kept as information).
+    eprintln!("bench: idle memory after start");
+    let idle_after_start = {
+        let s = Server::start(&exe, &scratch, &functions, true)?;
+        let client = reqwest::Client::new();
+        for r in Runtime::ALL {
+            client
+                .post(format!("{}/api/v1/functions/{}/invoke", s.base, names(r).0))
+                .header("Authorization", KEY)
+                .body(r#"{"event": {}}"#)
+                .send()
+                .await?
+                .error_for_status()?;
+        }
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        process_tree(s.child.id())
+            .iter()
+            .map(|p| pss_kib(*p))
+            .sum::<u64>() as f64
+            / 1024.0
+    };
+
     // Per-run overhead in process.
     eprintln!("bench: per-run overhead in process");
     let mut overhead = Vec::new();
@@ -776,8 +835,12 @@ pub async fn run(output: PathBuf) -> anyhow::Result<i32> {
     }
     writeln!(
         md,
-        "| idle memory, whole process group (PSS) | {idle_pss:.1} MB | ≤ 50 MB | {} |",
-        verdict(idle_pss <= 50.0)
+        "| idle memory, whole process group (PSS; after start, one run per runtime, 3 s quiet) | {idle_after_start:.1} MB | ≤ 50 MB | {} |",
+        verdict(idle_after_start <= 50.0)
+    )?;
+    writeln!(
+        md,
+        "| memory right after the load phases, whole process group (PSS) | {idle_pss:.1} MB | (info) | |"
     )?;
     for (r, med, _) in &reload_rows {
         writeln!(

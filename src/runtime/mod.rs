@@ -8,6 +8,7 @@ mod js_errors;
 pub mod lua;
 pub mod outbound;
 pub mod python;
+mod python_values;
 pub mod tap;
 pub(crate) mod v8_wording;
 mod workers_module;

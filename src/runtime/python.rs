@@ -1,11 +1,12 @@
 //! Python on RustPython with its frozen standard library. One warm interpreter per worker process
 //! (a fresh one costs ~20 ms plus ~20 ms of imports and leaks memory): every run gets a fresh
 //! module namespace and re-executes the tool's own modules, so module-level state never carries
-//! over. The harness (`python_prelude.py`) does the per-run work in Python; values cross into Rust
-//! only as JSON text that Python's own `json` produced (never `py_serde` on handler values, which
-//! crashes on cyclic or deep data).
+//! over. The harness (`python_prelude.py`) does the per-run work in Python; the event goes in as
+//! Python objects and a handler's plain result comes out as JSON text, both built in Rust by
+//! [`super::python_values`] (bounded, and never on anything but plain data: `py_serde` on handler
+//! values crashes on cyclic or deep data).
 
-use rustpython_vm::builtins::PyStr;
+use rustpython_vm::builtins::{PyFloat, PyInt, PyStr, PyTuple};
 use rustpython_vm::function::FuncArgs;
 use rustpython_vm::{AsObject, Interpreter, PyObjectRef, PyResult, VirtualMachine};
 use serde::Deserialize;
@@ -18,6 +19,11 @@ const PRELUDE: &str = include_str!("python_prelude.py");
 const COMMON: &str = include_str!("python_common.py");
 /// `_socket`, `select` and `ssl` over [`super::outbound`] (virtual HTTP connections).
 const NETWORK: &str = include_str!("python_network.py");
+/// The common part's `json.dumps`, replaced by one that writes plain data in Rust.
+const PLAIN_DUMPS: &str = "def _json_dumps(value, _plain=_host_plain_json, _dumps=json.dumps):
+    text = _plain(value)
+    return _dumps(value) if text is None else text
+";
 
 pub struct PythonEngine {
     interp: Interpreter,
@@ -104,6 +110,19 @@ impl PythonEngine {
                 .map_err(|e| exception_text(vm, e))?;
             vm.run_string(scope.clone(), COMMON, "<cortex-emu harness>".to_owned())
                 .map_err(|e| exception_text(vm, e))?;
+            let plain = vm.new_function("plain_json", |value: PyObjectRef, vm: &VirtualMachine| {
+                super::python_values::plain_json(&value, vm)
+            });
+            scope
+                .globals
+                .set_item("_host_plain_json", plain.into(), vm)
+                .map_err(|e| exception_text(vm, e))?;
+            vm.run_string(
+                scope.clone(),
+                PLAIN_DUMPS,
+                "<cortex-emu harness>".to_owned(),
+            )
+            .map_err(|e| exception_text(vm, e))?;
             let fetch = vm.new_function("fetch", |request: rustpython_vm::builtins::PyStrRef| {
                 super::outbound::fetch_json(&request.to_string_lossy())
             });
@@ -138,6 +157,37 @@ impl Default for PythonEngine {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// `_cortex_run`'s tuple: (status, body, logs, error, failed, duration_ms).
+fn harness_out(out: &PyObjectRef, vm: &VirtualMachine) -> Result<HarnessOut, String> {
+    let parts = out
+        .downcast_ref::<PyTuple>()
+        .filter(|t| t.len() == 6)
+        .ok_or("the harness did not return its 6-tuple")?;
+    let text = |o: &PyObjectRef| -> Result<Option<String>, String> {
+        if vm.is_none(o) {
+            return Ok(None);
+        }
+        o.downcast_ref::<PyStr>()
+            .map(|s| Some(s.to_string_lossy().into_owned()))
+            .ok_or_else(|| "the harness returned a non-string".to_string())
+    };
+    Ok(HarnessOut {
+        status_code: parts[0]
+            .downcast_ref::<PyInt>()
+            .ok_or("the harness returned a non-integer status")?
+            .try_to_primitive::<i64>(vm)
+            .map_err(|e| exception_text(vm, e))?,
+        body: text(&parts[1])?,
+        logs: text(&parts[2])?.unwrap_or_default(),
+        error: text(&parts[3])?,
+        failed: parts[4].is(&vm.ctx.true_value),
+        duration_ms: parts[5]
+            .downcast_ref::<PyFloat>()
+            .map(|f| f.to_f64())
+            .unwrap_or(0.0),
+    })
 }
 
 fn call(f: &PyObjectRef, args: Vec<PyObjectRef>, vm: &VirtualMachine) -> PyResult {
@@ -186,7 +236,7 @@ impl Engine for PythonEngine {
                 )
             }
         };
-        let out = self.interp.enter(|vm| -> Result<String, String> {
+        let out = self.interp.enter(|vm| -> Result<HarnessOut, String> {
             let hash: PyObjectRef = vm.ctx.new_str(job.code_hash.as_str()).into();
             let has =
                 call(&harness.has, vec![hash.clone()], vm).map_err(|e| exception_text(vm, e))?;
@@ -199,27 +249,34 @@ impl Engine for PythonEngine {
                 call(&harness.compile, vec![hash.clone(), dict.into()], vm)
                     .map_err(|e| exception_text(vm, e))?;
             }
-            let event = serde_json::to_string(&job.event).unwrap_or_else(|_| "null".into());
-            let meta = serde_json::to_string(&job.context).unwrap_or_else(|_| "{}".into());
-            let env = serde_json::to_string(&job.env).unwrap_or_else(|_| "{}".into());
+            let meta = vm.ctx.new_dict();
+            let c = &job.context;
+            for (k, v) in [
+                ("function_id", &c.function_id),
+                ("version", &c.version),
+                ("activation_id", &c.activation_id),
+                ("organization", &c.organization),
+            ] {
+                meta.set_item(k, vm.ctx.new_str(v.as_str()).into(), vm)
+                    .map_err(|e| exception_text(vm, e))?;
+            }
+            let env = vm.ctx.new_dict();
+            for (k, v) in &job.env {
+                env.set_item(k.as_str(), vm.ctx.new_str(v.as_str()).into(), vm)
+                    .map_err(|e| exception_text(vm, e))?;
+            }
             let args = vec![
                 hash,
-                vm.ctx.new_str(event).into(),
-                vm.ctx.new_str(meta).into(),
-                vm.ctx.new_str(env).into(),
+                super::python_values::to_python(&job.event, vm),
+                meta.into(),
+                env.into(),
                 vm.ctx.new_int(job.timeout_ms).into(),
                 vm.ctx.new_int(job.log_limit).into(),
             ];
             let out = call(&harness.run, args, vm).map_err(|e| exception_text(vm, e))?;
-            let text = out
-                .downcast_ref::<PyStr>()
-                .map(|s| s.to_string_lossy().into_owned())
-                .ok_or_else(|| "the harness returned a non-string".to_string())?;
-            Ok(text)
+            harness_out(&out, vm)
         });
-        let parsed = out
-            .and_then(|text| serde_json::from_str::<HarnessOut>(&text).map_err(|e| e.to_string()));
-        match parsed {
+        match out {
             Ok(o) => o.into_result(),
             Err(e) => RunResult::failed(
                 crate::catalogue::handler::python(

@@ -1,6 +1,6 @@
 # cortex-emu's Python harness: runs once per worker interpreter.
 # It provides the sandbox's small `os`, an `open` that reads the tool's own files, an import hook
-# for the tool's sibling modules, and `_cortex_run`, which runs one job and returns a JSON string.
+# for the tool's sibling modules, and `_cortex_run`, which runs one job and returns a tuple.
 import sys
 import builtins
 import _io
@@ -409,9 +409,10 @@ def _has(code_hash):
     return code_hash in _code_cache
 
 
-def _cortex_run(code_hash, event_json, meta_json, env_json, timeout_ms, log_limit):
+def _cortex_run(code_hash, event, meta, env, timeout_ms, log_limit):
+    """One run. `event`, `meta` and `env` arrive as Python objects built by the host; the
+    answer is a tuple the host reads (status, body, logs, error, failed, duration_ms)."""
     entry = _code_cache[code_hash]
-    meta = json.loads(meta_json)
     started = time.monotonic()
     deadline = started + timeout_ms / 1000.0
     log = _Log(log_limit)
@@ -421,7 +422,7 @@ def _cortex_run(code_hash, event_json, meta_json, env_json, timeout_ms, log_limi
     _files = entry["files"]
     _scratch.clear()
     _os.environ.clear()
-    _os.environ.update(json.loads(env_json))
+    _os.environ.update(env)
     # Module-level state never leaks between runs: the tool's modules are executed afresh.
     for name in list(_tool_module_names):
         sys.modules.pop(name, None)
@@ -429,8 +430,8 @@ def _cortex_run(code_hash, event_json, meta_json, env_json, timeout_ms, log_limi
     _ToolFinder.modules = entry["modules"]
     try:
         status, body, error, failed = _call_handler(
-            entry["main"], _TOOL_ROOT + "/cortexone_function.py", event_json, meta, deadline, log,
-            _tool_module_names)
+            entry["main"], _TOOL_ROOT + "/cortexone_function.py", None, meta, deadline, log,
+            _tool_module_names, event=event)
     finally:
         sys.stdout, sys.stderr = saved
         _scratch.clear()
@@ -446,14 +447,7 @@ def _cortex_run(code_hash, event_json, meta_json, env_json, timeout_ms, log_limi
                     pass
         _tool_module_names.clear()
         sys.setrecursionlimit(_RECURSION_LIMIT)
-    return json.dumps({
-        "status_code": status,
-        "body": body,
-        "logs": log.getvalue(),
-        "error": error,
-        "failed": failed,
-        "duration_ms": (time.monotonic() - started) * 1000.0,
-    })
+    return (status, body, log.getvalue(), error, failed, (time.monotonic() - started) * 1000.0)
 
 
 def _cortex_warm_up():

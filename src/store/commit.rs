@@ -12,10 +12,20 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
+use std::time::Instant;
 
 use rusqlite::Connection;
 
+use super::journal::{self, Journal};
 use super::{out_of_space, AnyBox, Command, StoreError};
+
+/// Why the writer thread is woken.
+pub(super) enum Wake {
+    /// Commands are queued: lead now.
+    Commands,
+    /// Runs were journaled into an empty journal: fold them in when the window has passed.
+    Runs,
+}
 
 /// Largest batch one transaction carries.
 const MAX_BATCH: usize = 512;
@@ -32,8 +42,10 @@ pub(super) struct Committer {
     /// `None` once the store is closed.
     conn: Mutex<Option<Connection>>,
     /// Wakes the writer thread; `None` once the store is closing.
-    wake: Mutex<Option<mpsc::Sender<()>>>,
+    wake: Mutex<Option<mpsc::Sender<Wake>>>,
     unwritable: Arc<AtomicBool>,
+    /// Runs acknowledged and not yet in SQLite; the writer folds them in before any command.
+    pub(super) journal: Journal,
 }
 
 impl Committer {
@@ -41,8 +53,9 @@ impl Committer {
     pub(super) fn new(
         conn: Connection,
         unwritable: Arc<AtomicBool>,
+        journal: Journal,
     ) -> (Arc<Self>, impl FnOnce() + Send + 'static) {
-        let (tx, rx) = mpsc::channel::<()>();
+        let (tx, rx) = mpsc::channel::<Wake>();
         let committer = Arc::new(Committer {
             queue: Mutex::new(Queue {
                 commands: Vec::new(),
@@ -51,11 +64,37 @@ impl Committer {
             conn: Mutex::new(Some(conn)),
             wake: Mutex::new(Some(tx)),
             unwritable,
+            journal,
         });
         let writer = committer.clone();
         let run = move || {
-            while rx.recv().is_ok() {
-                writer.lead(false);
+            // When journaled runs are due to be folded in.
+            let mut due: Option<Instant> = None;
+            loop {
+                let wake = match due {
+                    None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+                    Some(at) => rx.recv_timeout(at.saturating_duration_since(Instant::now())),
+                };
+                match wake {
+                    Ok(Wake::Runs) => {
+                        due.get_or_insert_with(|| Instant::now() + journal::WINDOW);
+                        continue;
+                    }
+                    Ok(Wake::Commands) | Err(mpsc::RecvTimeoutError::Timeout) => {
+                        writer.lead(false);
+                        // Runs still waiting (a request's task held the connection, or folding
+                        // failed for want of space) get another attempt.
+                        due = writer.journal.has_runs().then(|| {
+                            let wait = if writer.unwritable.load(Ordering::SeqCst) {
+                                std::time::Duration::from_secs(1)
+                            } else {
+                                journal::WINDOW
+                            };
+                            Instant::now() + wait
+                        });
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
             }
             writer.drain_and_close();
         };
@@ -91,6 +130,7 @@ impl Committer {
             std::mem::take(&mut q.commands)
         };
         if let Some(c) = conn.as_mut() {
+            self.fold_journal(c);
             for batch in rest.chunks_exact_owned(MAX_BATCH) {
                 commit(c, batch, &self.unwritable);
             }
@@ -100,8 +140,56 @@ impl Committer {
 
     /// Asks the writer thread to lead (for commands that should not run on the caller's task).
     pub(super) fn signal(&self) {
+        self.wake(Wake::Commands);
+    }
+
+    pub(super) fn wake(&self, why: Wake) {
         if let Some(w) = self.wake.lock().unwrap().as_ref() {
-            let _ = w.send(());
+            let _ = w.send(why);
+        }
+    }
+
+    /// Commits the journaled runs (in one transaction; one by one if that fails, so that a run
+    /// SQLite refuses does not hold the others back). Runs that failed for want of space stay in
+    /// the journal for the next attempt.
+    fn fold_journal(&self, conn: &mut Connection) {
+        let runs = self.journal.take();
+        if runs.is_empty() {
+            return;
+        }
+        let batch = in_transaction(conn, |tx| super::record_batch(tx, &runs));
+        let kept = match batch {
+            Ok(()) => Vec::new(),
+            Err(e) if out_of_space(&e) => {
+                self.unwritable.store(true, Ordering::SeqCst);
+                runs
+            }
+            Err(_) => {
+                let mut kept = Vec::new();
+                for run in runs {
+                    match in_transaction(conn, |tx| {
+                        super::record_batch(tx, std::slice::from_ref(&run))
+                    }) {
+                        Ok(()) => {}
+                        Err(e) if out_of_space(&e) => {
+                            self.unwritable.store(true, Ordering::SeqCst);
+                            kept.push(run);
+                        }
+                        Err(e) => eprintln!(
+                            "warning: the activation {} could not be recorded: {e}",
+                            run.activation.id
+                        ),
+                    }
+                }
+                kept
+            }
+        };
+        if kept.is_empty() {
+            if let Err(e) = self.journal.committed() {
+                eprintln!("warning: the run journal could not be emptied ({e}); its runs are recorded and will be skipped at the next start");
+            }
+        } else {
+            self.journal.retry_later(kept);
         }
     }
 
@@ -123,6 +211,11 @@ impl Committer {
                     Err(std::sync::TryLockError::WouldBlock) => return,
                 };
                 loop {
+                    if !inline {
+                        if let Some(c) = conn.as_mut() {
+                            self.fold_journal(c);
+                        }
+                    }
                     let batch: Vec<Command> = {
                         let mut q = lock(&self.queue);
                         let n = if inline {
@@ -182,6 +275,16 @@ impl<T> ChunksOwned<T> for Vec<T> {
         }
         out
     }
+}
+
+/// `f` in a transaction of its own, committed when it succeeds.
+fn in_transaction(
+    conn: &mut Connection,
+    f: impl FnOnce(&Connection) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    f(&tx)?;
+    tx.commit()
 }
 
 /// One transaction for `batch`; each command is answered after the commit (or with the error

@@ -10,6 +10,9 @@ pub mod fold;
 pub mod fold_bindings;
 pub mod fold_runs;
 pub mod identity;
+mod journal;
+#[cfg(test)]
+mod journal_tests;
 pub mod overview;
 pub mod refusals;
 mod schema;
@@ -77,7 +80,7 @@ pub struct KeyRecord {
 }
 
 /// Everything recorded about one run (PLATFORM.md §5).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Activation {
     pub id: String,
     pub org_id: String,
@@ -245,9 +248,24 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         schema::migrate(&mut conn)?;
+        let (journal, leftover) = journal::Journal::open(path).map_err(|e| {
+            StoreError::Invalid(format!("cannot open the run journal beside the state: {e}"))
+        })?;
+        // Runs acknowledged by a process that ended before folding them in (an import replaces
+        // the state they belonged to).
+        if import.is_none() && !leftover.is_empty() {
+            let tx = conn.transaction()?;
+            record_batch(&tx, &leftover)?;
+            tx.commit()?;
+        }
+        journal.clear().map_err(|e| {
+            StoreError::Invalid(format!(
+                "cannot empty the run journal beside the state: {e}"
+            ))
+        })?;
 
         let unwritable: Arc<std::sync::atomic::AtomicBool> = Arc::default();
-        let (committer, writer_loop) = commit::Committer::new(conn, unwritable.clone());
+        let (committer, writer_loop) = commit::Committer::new(conn, unwritable.clone(), journal);
         let store = Store {
             committer,
             writer: Mutex::new(None),
@@ -583,9 +601,10 @@ impl Store {
             .unwrap_or(0)
     }
 
-    /// Records a finished run: the activation, its debit and the key's use, in one transaction.
-    /// The work is queued before this returns (not when the future is first polled), so a
-    /// caller can take the run out of the in-flight list in the same step.
+    /// Records a finished run: the activation, its debit and the key's use. The record is
+    /// journaled before this returns (not when the future is first polled), so a caller can take
+    /// the run out of the in-flight list in the same step; the future resolves once the record
+    /// is durable (in the run journal, or committed when the journal is off).
     pub fn record_run(
         &self,
         a: Activation,
@@ -594,30 +613,39 @@ impl Store {
         let seq = self.seq.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
         let org = a.org_id.clone();
         let cost = a.cost_micros;
-        // Cached statements: recording is on every run's path, so SQL is parsed once.
-        let queued = self.queue(move |c| {
-            c.prepare_cached(
-                "INSERT INTO activations (id, seq, org_id, tool_id, version, code_hash, runtime, status,
-                    status_code, duration_ms, cost_micros, event, response, logs, error, started_at, finished_at,
-                    injected, exchanges, replay_of)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
-            )?
-            .execute(params![a.id, seq, a.org_id, a.tool_id, a.version, a.code_hash, a.runtime, a.status,
-                        a.status_code, a.duration_ms, a.cost_micros, a.event, a.response, a.logs,
-                        a.error, a.started_at, a.finished_at, a.injected, a.exchanges, a.replay_of])?;
-            c.prepare_cached(
-                "INSERT INTO ledger (org_id, amount_micros, label, activation_id, created_at)
-                 VALUES (?1, ?2, 'Execution', ?3, ?4)",
-            )?
-            .execute(params![a.org_id, -a.cost_micros, a.id, a.finished_at])?;
-            if let Some(k) = key_id {
-                c.prepare_cached("UPDATE api_keys SET use_count = use_count + 1, last_used_at = ?2 WHERE id = ?1")?
-                    .execute(params![k, a.finished_at])?;
+        let run = journal::JournaledRun {
+            seq,
+            activation: a,
+            key_id,
+        };
+        let (journaled, direct) = match self.committer.journal.append(run) {
+            Ok(journal::Appended::Yes { first, eager }) => {
+                if eager {
+                    self.committer.wake(commit::Wake::Commands);
+                } else if first {
+                    self.committer.wake(commit::Wake::Runs);
+                }
+                (Some(Ok(())), None)
             }
-            Ok(())
-        }, true);
+            Ok(journal::Appended::Off(run)) => (
+                None,
+                Some(self.queue(move |c| record_batch(c, std::slice::from_ref(&run)), true)),
+            ),
+            Err(e) => {
+                if matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT)) {
+                    self.unwritable
+                        .store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+                let failed = StoreError::Failed(format!("cannot write the run journal: {e}"));
+                (Some(Err(failed)), None)
+            }
+        };
         async move {
-            queued.await?;
+            match (journaled, direct) {
+                (Some(r), _) => r?,
+                (None, Some(queued)) => queued.await?,
+                (None, None) => unreachable!("a run is journaled or queued"),
+            }
             let mut balances = self.balances.lock().unwrap();
             let b = balances.entry(org).or_default();
             *b = b.saturating_sub(cost);
@@ -654,6 +682,8 @@ impl Store {
     /// Caps the database at `bytes` (`[state] max_size_mb`); writes past it fail as on a full
     /// disk.
     pub fn limit_size(&self, bytes: u64) -> Result<(), StoreError> {
+        // Each run's write must meet the cap before its run is answered: no journal.
+        self.committer.journal.disable();
         self.call_blocking(move |c| {
             let page: i64 = c.query_row("PRAGMA page_size", [], |r| r.get(0))?;
             let pages = (bytes as i64 / page.max(512)).max(1);
@@ -785,6 +815,65 @@ impl Store {
         self.raw_cache.invalidate();
         Ok(())
     }
+}
+
+/// Writes finished runs: each activation, its debit and its key's use (one update per key). A
+/// run whose activation is already recorded is skipped whole: the journal may hold runs that were
+/// committed just before a crash emptied it.
+fn record_batch(c: &Connection, runs: &[journal::JournaledRun]) -> rusqlite::Result<()> {
+    // Cached statements: recording is on every run's way, so SQL is parsed once.
+    let mut activation = c.prepare_cached(
+        "INSERT OR IGNORE INTO activations (id, seq, org_id, tool_id, version, code_hash, runtime,
+            status, status_code, duration_ms, cost_micros, event, response, logs, error, started_at,
+            finished_at, injected, exchanges, replay_of)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+    )?;
+    let mut debit = c.prepare_cached(
+        "INSERT INTO ledger (org_id, amount_micros, label, activation_id, created_at)
+         VALUES (?1, ?2, 'Execution', ?3, ?4)",
+    )?;
+    let mut uses: HashMap<&str, (i64, &str)> = HashMap::new();
+    for r in runs {
+        let a = &r.activation;
+        let inserted = activation.execute(params![
+            a.id,
+            r.seq,
+            a.org_id,
+            a.tool_id,
+            a.version,
+            a.code_hash,
+            a.runtime,
+            a.status,
+            a.status_code,
+            a.duration_ms,
+            a.cost_micros,
+            a.event,
+            a.response,
+            a.logs,
+            a.error,
+            a.started_at,
+            a.finished_at,
+            a.injected,
+            a.exchanges,
+            a.replay_of
+        ])?;
+        if inserted == 0 {
+            continue;
+        }
+        debit.execute(params![a.org_id, -a.cost_micros, a.id, a.finished_at])?;
+        if let Some(k) = &r.key_id {
+            let u = uses.entry(k.as_str()).or_insert((0, ""));
+            u.0 += 1;
+            u.1 = u.1.max(a.finished_at.as_str());
+        }
+    }
+    let mut key = c.prepare_cached(
+        "UPDATE api_keys SET use_count = use_count + ?2, last_used_at = ?3 WHERE id = ?1",
+    )?;
+    for (id, (n, last)) in uses {
+        key.execute(params![id, n, last])?;
+    }
+    Ok(())
 }
 
 /// An immutable snapshot of a tool's files (PLATFORM.md §3).

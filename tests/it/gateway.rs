@@ -195,6 +195,70 @@ fn h200_non_ascii_and_floats_like_json_dumps() {
     );
 }
 
+/// Python bodies are written by the emulator's Rust encoder when they are plain data and by
+/// `json.dumps` otherwise (issue 15); both must give CPython's bytes. Expected strings are
+/// CPython 3.13's `json.dumps` of the same values.
+#[test]
+fn h200_python_bodies_match_cpython_json_dumps_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    py(
+        dir.path(),
+        "py-plain",
+        r#"def cortexone_handler(event, context):
+    return {"statusCode": 200, "body": {"a": 1.0, "b": 1e16, "c": 1e-5,
+        "d": 123456789012345678901234567890, "e": -0.0, "f": "\u00e9\u2028\n\t\"\\/",
+        "g": "\U0001F600", "h": [True, False, None], "i": (1, 2),
+        "j": {"nested": {"x": [1.5, 2.25], "empty": {}, "none": []}}, "k": 0.1 + 0.2,
+        "l": 2**63, "m": -2**63 - 1, "n": "\x7f\x00\x1f", "t": 5e-324,
+        "u": 1.7976931348623157e308, "v": 100.0, "w": 1e22, "x": 12345678.9, "y": -1.5e-7,
+        "event": event}}
+"#,
+    );
+    py(
+        dir.path(),
+        "py-not-plain",
+        r#"import collections
+def cortexone_handler(event, context):
+    return {"statusCode": 200, "body": {"o": float("inf"), "p": float("nan"),
+        "q": {1: "int key", None: "none key", True: "bool key", 2.5: "float key"},
+        "r": collections.OrderedDict([("z", 1), ("y", 2)])}}
+"#,
+    );
+    py(
+        dir.path(),
+        "py-cycle",
+        "def cortexone_handler(event, context):\n    l = []\n    l.append(l)\n    return {\"statusCode\": 200, \"body\": l}\n",
+    );
+    let emu = Emu::start_with(dir.path(), &config_text(""));
+    let body = |r: &Reply| -> String {
+        serde_json::from_str::<serde_json::Value>(&r.body).unwrap()["body"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let r = emu.invoke(
+        "py-plain",
+        r#"{"n": 12345678901234567890, "f": 2.5e-8, "s": "\u00e9"}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        body(&r),
+        r#"{"a": 1.0, "b": 1e+16, "c": 1e-05, "d": 123456789012345678901234567890, "e": -0.0, "f": "\u00e9\u2028\n\t\"\\/", "g": "\ud83d\ude00", "h": [true, false, null], "i": [1, 2], "j": {"nested": {"x": [1.5, 2.25], "empty": {}, "none": []}}, "k": 0.30000000000000004, "l": 9223372036854775808, "m": -9223372036854775809, "n": "\u007f\u0000\u001f", "t": 5e-324, "u": 1.7976931348623157e+308, "v": 100.0, "w": 1e+22, "x": 12345678.9, "y": -1.5e-07, "event": {"n": 12345678901234567890, "f": 2.5e-08, "s": "\u00e9"}}"#
+    );
+    let r = emu.invoke("py-not-plain", "{}");
+    assert_eq!(
+        body(&r),
+        r#"{"o": Infinity, "p": NaN, "q": {"1": "bool key", "null": "none key", "2.5": "float key"}, "r": {"z": 1, "y": 2}}"#
+    );
+    // Handler failures travel in the envelope (HTTP 200), as H500-py has it.
+    let r = emu.invoke("py-cycle", "{}");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.body,
+        r#"{"statusCode": 500, "body": "{\"error\": \"Runtime error: Circular reference detected\"}"}"#
+    );
+}
+
 #[test]
 fn h200_string_body_passes_through() {
     let r = shared().invoke("py-string-body", "{}");
