@@ -1,9 +1,8 @@
 // The platform's synchronous `fetch(url, {method, headers, body})` for tools (PLATFORM.md §2.1):
 // the answer is `{status, statusText, ok, headers, body, url}` with `text()` and `json()`.
-// The request crosses to the host as JSON (`__cortex_fetch`), which applies the network mode.
-(function () {
-  const host = globalThis.__cortex_fetch;
-  delete globalThis.__cortex_fetch;
+// The request crosses to the host as JSON (`host`), which applies the network mode.
+// Evaluated to a function of the host's hook, on a run's first call of `fetch` (javascript.rs).
+(function (host) {
   function pairs(headers) {
     const out = [];
     if (headers == null) return out;
@@ -16,7 +15,7 @@
     }
     return out;
   }
-  globalThis.fetch = function fetch(input, init) {
+  return function fetch(input, init) {
     init = init || {};
     const url = typeof input === "string" ? input : (input && input.url) || String(input);
     let body = init.body;
@@ -46,4 +45,4 @@
       json() { return JSON.parse(r.body); },
     };
   };
-})();
+})

@@ -233,17 +233,52 @@ fn install_process_env(ctx: &mut Context, job: &WireJob) -> JsResult<()> {
 }
 
 /// The platform's synchronous `fetch` (`fetch_shim.js` over the host's [`super::outbound`]).
+/// The global is a native function that builds the shim on its first call in a context:
+/// evaluating the shim was a sixth of building a fresh context (issue 15), and most tools never
+/// call `fetch`.
 fn install_fetch(ctx: &mut Context) -> JsResult<()> {
-    let host = boa_engine::object::FunctionObjectBuilder::new(
+    SHIM_FETCH.with(|f| *f.borrow_mut() = None);
+    let fetch = boa_engine::object::FunctionObjectBuilder::new(
         ctx.realm(),
-        NativeFunction::from_fn_ptr(host_fetch),
+        NativeFunction::from_fn_ptr(first_fetch),
     )
-    .name(js_string!("__cortex_fetch"))
-    .length(1)
+    .name(js_string!("fetch"))
+    .length(2)
     .build();
-    ctx.register_global_property(js_string!("__cortex_fetch"), host, Attribute::all())?;
-    ctx.eval(boa_engine::Source::from_bytes(FETCH_SHIM))?;
+    ctx.register_global_property(js_string!("fetch"), fetch, Attribute::all())?;
     Ok(())
+}
+
+thread_local! {
+    /// The shim's `fetch` of the context being run, once built (reset with each new context,
+    /// as [`OBJECT_KEYS`] is).
+    static SHIM_FETCH: RefCell<Option<JsObject>> = const { RefCell::new(None) };
+}
+
+fn first_fetch(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let built = SHIM_FETCH.with(|f| f.borrow().clone());
+    let fetch = match built {
+        Some(f) => f,
+        None => {
+            let host = boa_engine::object::FunctionObjectBuilder::new(
+                ctx.realm(),
+                NativeFunction::from_fn_ptr(host_fetch),
+            )
+            .name(js_string!("__cortex_fetch"))
+            .length(1)
+            .build();
+            let make = ctx.eval(Source::from_bytes(FETCH_SHIM))?;
+            let fetch = make
+                .as_callable()
+                .ok_or_else(|| JsNativeError::typ().with_message("the fetch shim is broken"))?
+                .call(&JsValue::undefined(), &[host.into()], ctx)?
+                .as_object()
+                .ok_or_else(|| JsNativeError::typ().with_message("the fetch shim is broken"))?;
+            SHIM_FETCH.with(|f| *f.borrow_mut() = Some(fetch.clone()));
+            fetch
+        }
+    };
+    fetch.call(this, args, ctx)
 }
 
 const FETCH_SHIM: &str = include_str!("fetch_shim.js");
