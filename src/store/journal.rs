@@ -70,7 +70,7 @@ pub(super) enum Appended {
     /// Journaled; `first` when no run was pending before it (the writer needs a wake-up).
     Yes { first: bool, eager: bool },
     /// The journal is off: the caller commits the run itself.
-    Off(JournaledRun),
+    Off(Box<JournaledRun>),
 }
 
 impl Journal {
@@ -135,7 +135,7 @@ impl Journal {
         let mut guard = lock(&self.state);
         let s = &mut *guard;
         if !s.enabled {
-            return Ok(Appended::Off(run));
+            return Ok(Appended::Off(Box::new(run)));
         }
         let active = s.active;
         let len = s.lens[active];
