@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use rusqlite::Connection;
 
-use super::journal::{self, Journal};
+use super::journal::{self, Journal, JournaledRun};
 use super::{out_of_space, AnyBox, Command, StoreError};
 
 /// Why the writer thread is woken.
@@ -130,6 +130,9 @@ impl Committer {
             std::mem::take(&mut q.commands)
         };
         if let Some(c) = conn.as_mut() {
+            // Runs journaled until the journal closes are folded in; later ones are refused.
+            self.fold_journal(c);
+            self.journal.close();
             self.fold_journal(c);
             for batch in rest.chunks_exact_owned(MAX_BATCH) {
                 commit(c, batch, &self.unwritable);
@@ -149,47 +152,29 @@ impl Committer {
         }
     }
 
-    /// Commits the journaled runs (in one transaction; one by one if that fails, so that a run
-    /// SQLite refuses does not hold the others back). Runs that failed for want of space stay in
-    /// the journal for the next attempt.
+    /// Commits the journaled runs, batch after batch until none is left. Runs SQLite could not
+    /// write (a full disk, a lock held too long) stay in the journal for the next attempt.
     fn fold_journal(&self, conn: &mut Connection) {
-        let runs = self.journal.take();
-        if runs.is_empty() {
-            return;
-        }
-        let batch = in_transaction(conn, |tx| super::record_batch(tx, &runs));
-        let kept = match batch {
-            Ok(()) => Vec::new(),
-            Err(e) if out_of_space(&e) => {
-                self.unwritable.store(true, Ordering::SeqCst);
-                runs
+        loop {
+            let runs = self.journal.take();
+            if runs.is_empty() {
+                return;
             }
-            Err(_) => {
-                let mut kept = Vec::new();
-                for run in runs {
-                    match in_transaction(conn, |tx| {
-                        super::record_batch(tx, std::slice::from_ref(&run))
-                    }) {
-                        Ok(()) => {}
-                        Err(e) if out_of_space(&e) => {
-                            self.unwritable.store(true, Ordering::SeqCst);
-                            kept.push(run);
-                        }
-                        Err(e) => eprintln!(
-                            "warning: the activation {} could not be recorded: {e}",
-                            run.activation.id
-                        ),
+            match fold_runs(conn, runs, &self.journal) {
+                Ok(()) => {
+                    self.journal.folded();
+                    if let Err(e) = self.journal.committed() {
+                        eprintln!("warning: the run journal could not be emptied ({e}); its runs are recorded and will be skipped at the next start");
                     }
                 }
-                kept
+                Err((kept, e)) => {
+                    if out_of_space(&e) {
+                        self.unwritable.store(true, Ordering::SeqCst);
+                    }
+                    self.journal.failed_to_fold(kept, &e);
+                    return;
+                }
             }
-        };
-        if kept.is_empty() {
-            if let Err(e) = self.journal.committed() {
-                eprintln!("warning: the run journal could not be emptied ({e}); its runs are recorded and will be skipped at the next start");
-            }
-        } else {
-            self.journal.retry_later(kept);
         }
     }
 
@@ -211,11 +196,6 @@ impl Committer {
                     Err(std::sync::TryLockError::WouldBlock) => return,
                 };
                 loop {
-                    if !inline {
-                        if let Some(c) = conn.as_mut() {
-                            self.fold_journal(c);
-                        }
-                    }
                     let batch: Vec<Command> = {
                         let mut q = lock(&self.queue);
                         let n = if inline {
@@ -229,6 +209,13 @@ impl Committer {
                         };
                         q.commands.drain(..n).collect()
                     };
+                    // After taking the commands: every run acknowledged before one of them was
+                    // queued is in the journal now, so it is in SQLite before that command runs.
+                    if !inline {
+                        if let Some(c) = conn.as_mut() {
+                            self.fold_journal(c);
+                        }
+                    }
                     if batch.is_empty() {
                         break;
                     }
@@ -274,6 +261,41 @@ impl<T> ChunksOwned<T> for Vec<T> {
             out.push(std::mem::replace(&mut self, rest));
         }
         out
+    }
+}
+
+/// Commits `runs` in one transaction; when SQLite refuses one of them (a constraint: say its
+/// organization was deleted by a reset while it ran), each on its own, and the refused ones are
+/// set aside in the journal's rejected file with a warning. `Err` with the runs not recorded
+/// when SQLite could not write at all: they are for a later attempt.
+pub(super) fn fold_runs(
+    conn: &mut Connection,
+    runs: Vec<JournaledRun>,
+    journal: &Journal,
+) -> Result<(), (Vec<JournaledRun>, rusqlite::Error)> {
+    let refused = |e: &rusqlite::Error| {
+        e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation)
+    };
+    match in_transaction(conn, |tx| super::record_batch(tx, &runs)) {
+        Ok(()) => Ok(()),
+        Err(e) if !refused(&e) => Err((runs, e)),
+        Err(_) => {
+            let mut rest = runs.into_iter();
+            while let Some(run) = rest.next() {
+                match in_transaction(conn, |tx| {
+                    super::record_batch(tx, std::slice::from_ref(&run))
+                }) {
+                    Ok(()) => {}
+                    Err(e) if refused(&e) => journal.reject(&run, &e),
+                    Err(e) => {
+                        let mut kept = vec![run];
+                        kept.extend(rest);
+                        return Err((kept, e));
+                    }
+                }
+            }
+            Ok(())
+        }
     }
 }
 

@@ -54,10 +54,16 @@ struct Files {
     /// Off: runs are committed one by one on their own path (another process owns the journal,
     /// or `[state] max_size_mb` needs each write to meet the database's cap).
     enabled: bool,
+    /// The store has closed: a run is refused rather than journaled where no fold will come.
+    closed: bool,
+    /// The last fold failed (its warning is printed once, not at every attempt).
+    failing: bool,
 }
 
 pub(super) struct Journal {
     state: Mutex<Files>,
+    /// Where runs SQLite refuses are set aside (`None` in memory).
+    rejected: Option<PathBuf>,
 }
 
 /// The journal files of the database at `db`.
@@ -71,6 +77,8 @@ pub(super) enum Appended {
     Yes { first: bool, eager: bool },
     /// The journal is off: the caller commits the run itself.
     Off(Box<JournaledRun>),
+    /// The store has closed.
+    Closed,
 }
 
 impl Journal {
@@ -79,8 +87,9 @@ impl Journal {
     /// when another process holds it.
     pub(super) fn open(db: Option<&Path>) -> std::io::Result<(Journal, Vec<JournaledRun>)> {
         let Some(db) = db else {
-            return Ok((Journal::with(None, true), Vec::new()));
+            return Ok((Journal::with(None, true, None), Vec::new()));
         };
+        let rejected = PathBuf::from(format!("{}-runs.rejected", db.display()));
         let [p0, p1] = paths(db);
         let open = |p: &Path| {
             use std::os::unix::fs::OpenOptionsExt;
@@ -95,18 +104,19 @@ impl Journal {
         // One process owns a state's journal; a second one (a CLI command beside a running
         // server) commits its runs directly.
         if f0.try_lock().is_err() {
-            return Ok((Journal::with(None, false), Vec::new()));
+            return Ok((Journal::with(None, false, None), Vec::new()));
         }
         let mut runs = Vec::new();
         for (f, p) in [(&f0, &p0), (&f1, &p1)] {
             runs.extend(read_runs(f, p)?);
         }
         runs.sort_by_key(|r| r.seq);
-        Ok((Journal::with(Some([f0, f1]), true), runs))
+        Ok((Journal::with(Some([f0, f1]), true, Some(rejected)), runs))
     }
 
-    fn with(files: Option<[File; 2]>, enabled: bool) -> Journal {
+    fn with(files: Option<[File; 2]>, enabled: bool, rejected: Option<PathBuf>) -> Journal {
         Journal {
+            rejected,
             state: Mutex::new(Files {
                 files,
                 active: 0,
@@ -114,6 +124,8 @@ impl Journal {
                 pending: Vec::new(),
                 sealed: Vec::new(),
                 enabled,
+                closed: false,
+                failing: false,
             }),
         }
     }
@@ -134,6 +146,9 @@ impl Journal {
     pub(super) fn append(&self, run: JournaledRun) -> std::io::Result<Appended> {
         let mut guard = lock(&self.state);
         let s = &mut *guard;
+        if s.closed {
+            return Ok(Appended::Closed);
+        }
         if !s.enabled {
             return Ok(Appended::Off(Box::new(run)));
         }
@@ -186,9 +201,55 @@ impl Journal {
         Ok(())
     }
 
-    /// Folding `runs` failed: they are kept for the next attempt.
-    pub(super) fn retry_later(&self, runs: Vec<JournaledRun>) {
-        lock(&self.state).sealed = runs;
+    /// Folding `runs` failed: they are kept for the next attempt (the warning says so once).
+    pub(super) fn failed_to_fold(&self, runs: Vec<JournaledRun>, e: &rusqlite::Error) {
+        let mut s = lock(&self.state);
+        if !s.failing {
+            eprintln!(
+                "warning: {} finished runs could not be written to the database yet ({e}); they are kept in the run journal and retried",
+                runs.len()
+            );
+        }
+        s.failing = true;
+        s.sealed = runs;
+    }
+
+    /// A fold succeeded.
+    pub(super) fn folded(&self) {
+        lock(&self.state).failing = false;
+    }
+
+    /// From now on runs are refused (the store is closing; the writer folds what came before).
+    pub(super) fn close(&self) {
+        lock(&self.state).closed = true;
+    }
+
+    /// Sets aside a run SQLite refuses (it is not retried): its line goes to the rejected file.
+    pub(super) fn reject(&self, run: &JournaledRun, e: &rusqlite::Error) {
+        let kept = self.rejected.as_ref().and_then(|path| {
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut line = serde_json::to_vec(run).ok()?;
+            line.push(b'\n');
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(path)
+                .and_then(|mut f| f.write_all(&line))
+                .ok()
+                .map(|()| path)
+        });
+        match kept {
+            Some(path) => eprintln!(
+                "warning: the activation {} could not be recorded ({e}); its record is kept in {}",
+                run.activation.id,
+                path.display()
+            ),
+            None => eprintln!(
+                "warning: the activation {} could not be recorded ({e})",
+                run.activation.id
+            ),
+        }
     }
 
     /// Whether runs wait to be folded in.

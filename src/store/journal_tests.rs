@@ -186,3 +186,77 @@ async fn a_second_store_on_the_same_state_records_each_run_before_it_answers() {
     second.close();
     assert_eq!(counts(&db), (2, 2, 2));
 }
+
+#[test]
+fn a_run_sqlite_refuses_is_set_aside_and_the_others_are_recorded_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    open(&db).close();
+    // A run of an organization a reset deleted while it ran: its debit breaks a foreign key.
+    let mut ghost = activation("ghost");
+    ghost.org_id = "org-gone".into();
+    let lines = line(&journal::JournaledRun {
+        seq: 1,
+        activation: ghost,
+        key_id: None,
+    }) + &line(&journal::JournaledRun {
+        seq: 2,
+        activation: activation("kept"),
+        key_id: Some("key-1".into()),
+    });
+    std::fs::write(dir.path().join("state.db-runs.0"), lines).unwrap();
+    let store = open(&db);
+    store.close();
+    assert_eq!(counts(&db), (1, 1, 1));
+    let rejected = std::fs::read_to_string(dir.path().join("state.db-runs.rejected")).unwrap();
+    assert!(rejected.contains("\"id\":\"ghost\""), "{rejected}");
+    assert!(!rejected.contains("\"id\":\"kept\""), "{rejected}");
+}
+
+#[tokio::test]
+async fn a_run_recorded_after_close_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("state.db"));
+    store.close();
+    let late = store.record_run(activation("late"), None).await;
+    assert!(matches!(late, Err(StoreError::Closed)), "{late:?}");
+}
+
+#[tokio::test]
+async fn runs_the_database_cannot_take_yet_stay_journaled_until_it_can() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let store = open(&db);
+    // Another program holds SQLite's write lock past the store's 5 s busy timeout.
+    let other = Connection::open(&db).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    store
+        .record_run(activation("waiting"), Some("key-1".into()))
+        .await
+        .unwrap();
+    // This read makes the writer fold first; the fold meets the lock and keeps the run.
+    let stale = store
+        .call(|c| {
+            c.query_row("SELECT COUNT(*) FROM activations", [], |r| {
+                r.get::<_, i64>(0)
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(stale, 0);
+    other.execute_batch("ROLLBACK").unwrap();
+    let seen = store
+        .call(|c| {
+            c.query_row("SELECT COUNT(*) FROM activations", [], |r| {
+                r.get::<_, i64>(0)
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        seen, 1,
+        "the run was kept and folded in once the lock was gone"
+    );
+    store.close();
+    assert_eq!(counts(&db), (1, 1, 1));
+}

@@ -79,8 +79,10 @@ pub struct KeyRecord {
     pub revoked: bool,
 }
 
-/// Everything recorded about one run (PLATFORM.md §5).
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+/// Everything recorded about one run (PLATFORM.md §5). Fields missing from a journal line
+/// written by an older version take their defaults.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Activation {
     pub id: String,
     pub org_id: String,
@@ -253,10 +255,18 @@ impl Store {
         })?;
         // Runs acknowledged by a process that ended before folding them in (an import replaces
         // the state they belonged to).
-        if import.is_none() && !leftover.is_empty() {
-            let tx = conn.transaction()?;
-            record_batch(&tx, &leftover)?;
-            tx.commit()?;
+        if !leftover.is_empty() {
+            if import.is_some() {
+                eprintln!(
+                    "warning: the import replaces the state: {} runs its run journal still held were dropped",
+                    leftover.len()
+                );
+            } else if let Err((kept, e)) = commit::fold_runs(&mut conn, leftover, &journal) {
+                return Err(StoreError::Invalid(format!(
+                    "{} finished runs in the run journal beside the state cannot be written to it ({e}); they stay in the journal for the next start",
+                    kept.len()
+                )));
+            }
         }
         journal.clear().map_err(|e| {
             StoreError::Invalid(format!(
@@ -627,6 +637,7 @@ impl Store {
                 }
                 (Some(Ok(())), None)
             }
+            Ok(journal::Appended::Closed) => (Some(Err(StoreError::Closed)), None),
             Ok(journal::Appended::Off(run)) => (
                 None,
                 Some(self.queue(move |c| record_batch(c, std::slice::from_ref(&run)), true)),
