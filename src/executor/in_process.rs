@@ -10,6 +10,7 @@
 //! pattern): the reply still leaves at the deadline, and that thread finishes its run before
 //! it takes another (a Fidelity note in the README).
 
+use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -22,6 +23,12 @@ use crate::runtime::{Engine, Files};
 /// Stack of a Lua thread: Lua-to-Lua calls use none of it, C calls are bounded by Lua's own
 /// limit of 200 nested C calls (LUAI_MAXCCALLS), well inside this.
 const STACK: usize = 16 << 20;
+
+/// How long a Lua thread that has just finished looks for its next run before it sleeps, and
+/// how long a lone run's caller looks for the answer before it parks its tokio worker. Waking a
+/// sleeping thread costs tens of microseconds on a VM, twice per run, where a hello run takes
+/// ~30 µs (issue 15: most of the p50 at concurrency 1).
+const SPIN: Duration = Duration::from_micros(150);
 
 struct Task {
     files: Files,
@@ -40,6 +47,8 @@ pub(crate) struct LuaThreads {
     idle: Arc<Mutex<Vec<mpsc::Sender<Task>>>>,
     /// Code hash → files shared as one `Arc` (the bundle's map is cloned once per revision).
     files: Mutex<std::collections::HashMap<String, Files>>,
+    /// Runs between their hand-off and their answer (a caller spins only when it is alone).
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl LuaThreads {
@@ -48,6 +57,7 @@ impl LuaThreads {
             slots: Arc::new(tokio::sync::Semaphore::new(capacity.max(1))),
             idle: Arc::default(),
             files: Mutex::default(),
+            in_flight: Arc::default(),
         }
     }
 
@@ -74,7 +84,7 @@ impl LuaThreads {
             .stack_size(STACK)
             .spawn(move || {
                 let mut engine = LuaEngine::new();
-                while let Ok(task) = rx.recv() {
+                while let Some(task) = next_task(&rx) {
                     let result = run_one(&mut engine, &task.files, &task.job);
                     let Task { reply, _slot, .. } = task;
                     let _ = reply.send(result);
@@ -112,6 +122,21 @@ impl LuaThreads {
         if let Err(e) = sent {
             return super::internal_failure(Runtime::Lua, format!("could not run Lua: {e}"));
         }
+        let mut answer = answer;
+        let alone = self.in_flight.fetch_add(1, Ordering::SeqCst) == 0;
+        let _counted = Counted(&self.in_flight);
+        if alone {
+            let until = Instant::now() + SPIN;
+            while Instant::now() < until {
+                match answer.try_recv() {
+                    Ok(result) => return result,
+                    Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {
+                        std::thread::yield_now()
+                    }
+                    Err(tokio::sync::oneshot::error::TryRecvError::Closed) => break,
+                }
+            }
+        }
         let grace = Duration::from_millis(timeout_ms) + Duration::from_millis(50);
         match tokio::time::timeout(grace, answer).await {
             Ok(Ok(result)) => result,
@@ -119,6 +144,29 @@ impl LuaThreads {
                 super::internal_failure(Runtime::Lua, "a Lua thread ended mid-run".into())
             }
             Err(_elapsed) => super::timed_out(started.elapsed(), timeout_ms),
+        }
+    }
+}
+
+/// Counts a run out of [`LuaThreads::in_flight`] however its caller leaves.
+struct Counted<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The next task, looked for during [`SPIN`] before sleeping on the channel; `None` when the
+/// pool is gone.
+fn next_task(rx: &mpsc::Receiver<Task>) -> Option<Task> {
+    let until = Instant::now() + SPIN;
+    loop {
+        match rx.try_recv() {
+            Ok(task) => return Some(task),
+            Err(mpsc::TryRecvError::Disconnected) => return None,
+            Err(mpsc::TryRecvError::Empty) if Instant::now() < until => std::thread::yield_now(),
+            Err(mpsc::TryRecvError::Empty) => return rx.recv().ok(),
         }
     }
 }
