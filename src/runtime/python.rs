@@ -93,45 +93,45 @@ impl PythonEngine {
             .build();
         let harness = interp.enter(|vm| -> Result<Harness, String> {
             let scope = vm.new_scope_with_builtins();
-            let rb = vm.new_function("urandom", urandom);
-            scope
-                .globals
-                .set_item("_host_random_bytes", rb.into(), vm)
-                .map_err(|e| exception_text(vm, e))?;
-            let tap = vm.new_function("tap", |text: rustpython_vm::builtins::PyStrRef| {
-                super::tap::write(&text.to_string_lossy());
-            });
-            scope
-                .globals
-                .set_item("_host_tap", tap.into(), vm)
-                .map_err(|e| exception_text(vm, e))?;
-            // The prelude first: it makes `io` importable, which the common part imports.
-            vm.run_string(scope.clone(), PRELUDE, "<cortex-emu harness>".to_owned())
-                .map_err(|e| exception_text(vm, e))?;
-            vm.run_string(scope.clone(), COMMON, "<cortex-emu harness>".to_owned())
-                .map_err(|e| exception_text(vm, e))?;
-            let plain = vm.new_function("plain_json", |value: PyObjectRef, vm: &VirtualMachine| {
-                super::python_values::plain_json(&value, vm)
-            });
-            scope
-                .globals
-                .set_item("_host_plain_json", plain.into(), vm)
-                .map_err(|e| exception_text(vm, e))?;
-            vm.run_string(
-                scope.clone(),
-                PLAIN_DUMPS,
-                "<cortex-emu harness>".to_owned(),
-            )
-            .map_err(|e| exception_text(vm, e))?;
-            let fetch = vm.new_function("fetch", |request: rustpython_vm::builtins::PyStrRef| {
-                super::outbound::fetch_json(&request.to_string_lossy())
-            });
-            scope
-                .globals
-                .set_item("_host_fetch", fetch.into(), vm)
-                .map_err(|e| exception_text(vm, e))?;
-            vm.run_string(scope.clone(), NETWORK, "<cortex-emu network>".to_owned())
-                .map_err(|e| exception_text(vm, e))?;
+            // The host's functions first, then the harness's parts in order: the prelude makes
+            // `io` importable, which the common part imports; the plain-JSON `dumps` replaces the
+            // common part's; the network part replaces `_socket`, `select` and `ssl`.
+            let host = [
+                ("_host_random_bytes", vm.new_function("urandom", urandom)),
+                (
+                    "_host_tap",
+                    vm.new_function("tap", |text: rustpython_vm::builtins::PyStrRef| {
+                        super::tap::write(&text.to_string_lossy());
+                    }),
+                ),
+                (
+                    "_host_plain_json",
+                    vm.new_function("plain_json", |value: PyObjectRef, vm: &VirtualMachine| {
+                        super::python_values::plain_json(&value, vm)
+                    }),
+                ),
+                (
+                    "_host_fetch",
+                    vm.new_function("fetch", |request: rustpython_vm::builtins::PyStrRef| {
+                        super::outbound::fetch_json(&request.to_string_lossy())
+                    }),
+                ),
+            ];
+            for (name, f) in host {
+                scope
+                    .globals
+                    .set_item(name, f.into(), vm)
+                    .map_err(|e| exception_text(vm, e))?;
+            }
+            for (source, name) in [
+                (PRELUDE, "<cortex-emu harness>"),
+                (COMMON, "<cortex-emu harness>"),
+                (PLAIN_DUMPS, "<cortex-emu harness>"),
+                (NETWORK, "<cortex-emu network>"),
+            ] {
+                vm.run_string(scope.clone(), source, name.to_owned())
+                    .map_err(|e| exception_text(vm, e))?;
+            }
             let get = |name: &str| -> Result<PyObjectRef, String> {
                 scope
                     .globals

@@ -1,10 +1,11 @@
-//! Group commit without a thread wake-up per run (issue 15). Every write is a [`Command`] in one
-//! queue; whoever holds the connection commits everything queued in one transaction (a
-//! savepoint per command) and answers each command after the commit. A run's record leads the
-//! commit itself, on its own task, when nobody else is committing: the common case costs no
-//! hand-off to another thread and back (a wake-up each way was most of what recording cost).
-//! Other writes (admin routes, planes, start-up) signal the writer thread, which leads for
-//! them, so a long statement never runs on a request's task.
+//! Group commit (issue 15). Every write is a [`Command`] in one queue; whoever holds the
+//! connection commits everything queued in one transaction (a savepoint per command) and answers
+//! each command after the commit. A small command on a run's path (a refusal's record; a run's
+//! record when the run journal is off) leads the commit itself, on its own task, when nobody else
+//! is committing: no hand-off to another thread and back. Other commands signal the writer
+//! thread, which leads for them, so a long statement never runs on a request's task. The writer
+//! also folds the run journal ([`super::journal`]) into SQLite: after its window, and before every
+//! command it runs.
 //!
 //! The invariant that makes this safe: a command is pushed before its sender tries the lock,
 //! and a leader checks the queue again after it lets the connection go. So every command is
@@ -17,7 +18,7 @@ use std::time::Instant;
 use rusqlite::Connection;
 
 use super::journal::{self, Journal, JournaledRun};
-use super::{out_of_space, AnyBox, Command, StoreError};
+use super::{lock, out_of_space, AnyBox, Command, StoreError};
 
 /// Why the writer thread is woken.
 pub(super) enum Wake {
@@ -162,7 +163,6 @@ impl Committer {
             }
             match fold_runs(conn, runs, &self.journal) {
                 Ok(()) => {
-                    self.journal.folded();
                     if let Err(e) = self.journal.committed() {
                         eprintln!("warning: the run journal could not be emptied ({e}); its runs are recorded and will be skipped at the next start");
                     }
@@ -240,12 +240,6 @@ impl Committer {
             }
         }
     }
-}
-
-/// A lock, also after a panic while it was held (the data it guards stays consistent: a
-/// transaction that did not commit is rolled back by SQLite).
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Splits a vector into owned batches of at most `n`.

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::Activation;
+use super::{lock, Activation};
 
 /// How long the writer lets runs gather before it folds them in (nothing waits for it: readers
 /// make it fold at once).
@@ -91,16 +91,7 @@ impl Journal {
         };
         let rejected = PathBuf::from(format!("{}-runs.rejected", db.display()));
         let [p0, p1] = paths(db);
-        let open = |p: &Path| {
-            use std::os::unix::fs::OpenOptionsExt;
-            std::fs::OpenOptions::new()
-                .create(true)
-                .read(true)
-                .append(true)
-                .mode(0o600)
-                .open(p)
-        };
-        let (f0, f1) = (open(&p0)?, open(&p1)?);
+        let (f0, f1) = (private_append(&p0)?, private_append(&p1)?);
         // One process owns a state's journal; a second one (a CLI command beside a running
         // server) commits its runs directly.
         if f0.try_lock().is_err() {
@@ -193,6 +184,7 @@ impl Journal {
     /// The runs [`Journal::take`] gave are in SQLite: their file is emptied.
     pub(super) fn committed(&self) -> std::io::Result<()> {
         let mut s = lock(&self.state);
+        s.failing = false;
         let sealed = 1 - s.active;
         if let Some(files) = &s.files {
             files[sealed].set_len(0)?;
@@ -214,11 +206,6 @@ impl Journal {
         s.sealed = runs;
     }
 
-    /// A fold succeeded.
-    pub(super) fn folded(&self) {
-        lock(&self.state).failing = false;
-    }
-
     /// From now on runs are refused (the store is closing; the writer folds what came before).
     pub(super) fn close(&self) {
         lock(&self.state).closed = true;
@@ -227,14 +214,9 @@ impl Journal {
     /// Sets aside a run SQLite refuses (it is not retried): its line goes to the rejected file.
     pub(super) fn reject(&self, run: &JournaledRun, e: &rusqlite::Error) {
         let kept = self.rejected.as_ref().and_then(|path| {
-            use std::os::unix::fs::OpenOptionsExt;
             let mut line = serde_json::to_vec(run).ok()?;
             line.push(b'\n');
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .mode(0o600)
-                .open(path)
+            private_append(path)
                 .and_then(|mut f| f.write_all(&line))
                 .ok()
                 .map(|()| path)
@@ -282,6 +264,14 @@ fn read_runs(file: &File, path: &Path) -> std::io::Result<Vec<JournaledRun>> {
     Ok(runs)
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+/// `path` opened for reading and appending, created readable by its owner only (it holds events
+/// and logs, as the state does).
+fn private_append(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .read(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
 }

@@ -1,7 +1,7 @@
 //! SQLite state: organizations, API keys (hashes only), the wallet ledger, tools, versions and
-//! activations. One writer thread owns the connection and commits whatever has queued up in one
-//! transaction (group commit), so recording runs never serializes requests behind one fsync each;
-//! a caller is answered only after its transaction committed, so nothing acknowledged is lost.
+//! activations. Writes are group-committed on one connection ([`commit`]); a finished run is
+//! answered once it is in the run journal ([`journal`]), which the writer folds into SQLite before
+//! any read, so nothing acknowledged is lost and every read sees every acknowledged run.
 
 pub mod admin;
 mod commit;
@@ -628,34 +628,37 @@ impl Store {
             activation: a,
             key_id,
         };
-        let (journaled, direct) = match self.committer.journal.append(run) {
+        // Journal off: the run is committed on its own task before it is answered.
+        let mut direct = None;
+        let journaled = match self.committer.journal.append(run) {
             Ok(journal::Appended::Yes { first, eager }) => {
                 if eager {
                     self.committer.wake(commit::Wake::Commands);
                 } else if first {
                     self.committer.wake(commit::Wake::Runs);
                 }
-                (Some(Ok(())), None)
+                Ok(())
             }
-            Ok(journal::Appended::Closed) => (Some(Err(StoreError::Closed)), None),
-            Ok(journal::Appended::Off(run)) => (
-                None,
-                Some(self.queue(move |c| record_batch(c, std::slice::from_ref(&run)), true)),
-            ),
+            Ok(journal::Appended::Closed) => Err(StoreError::Closed),
+            Ok(journal::Appended::Off(run)) => {
+                direct =
+                    Some(self.queue(move |c| record_batch(c, std::slice::from_ref(&run)), true));
+                Ok(())
+            }
             Err(e) => {
                 if matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT)) {
                     self.unwritable
                         .store(true, std::sync::atomic::Ordering::SeqCst);
                 }
-                let failed = StoreError::Failed(format!("cannot write the run journal: {e}"));
-                (Some(Err(failed)), None)
+                Err(StoreError::Failed(format!(
+                    "cannot write the run journal: {e}"
+                )))
             }
         };
         async move {
-            match (journaled, direct) {
-                (Some(r), _) => r?,
-                (None, Some(queued)) => queued.await?,
-                (None, None) => unreachable!("a run is journaled or queued"),
+            journaled?;
+            if let Some(queued) = direct {
+                queued.await?;
             }
             let mut balances = self.balances.lock().unwrap();
             let b = balances.entry(org).or_default();
@@ -826,6 +829,12 @@ impl Store {
         self.raw_cache.invalidate();
         Ok(())
     }
+}
+
+/// A lock, also after a panic while it was held (the data it guards stays consistent: a
+/// transaction that did not commit is rolled back by SQLite).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Writes finished runs: each activation, its debit and its key's use (one update per key). A
