@@ -248,6 +248,28 @@ pub async fn bind(app: &App) -> anyhow::Result<tokio::net::TcpListener> {
     })
 }
 
+/// How long without a finished job before the server counts as idle.
+const IDLE_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Gives back the server's pages of the binary each time it falls idle (issue 15: idle memory):
+/// what starting needed (the configuration, migrations, scanning the tools) is never read again,
+/// and the code a burst of requests used is mapped back, a minor fault a page, when the next
+/// one comes. Runs for as long as the server does.
+async fn release_pages_when_idle(app: &App) {
+    let mut seen = app.executor.finished();
+    let mut released = false;
+    loop {
+        tokio::time::sleep(IDLE_AFTER).await;
+        let now = app.executor.finished();
+        if now != seen {
+            (seen, released) = (now, false);
+        } else if !released {
+            released = true;
+            let _ = tokio::task::spawn_blocking(crate::executor::pages::release_binary_pages).await;
+        }
+    }
+}
+
 /// Starts what a served emulator runs beside its router: warm workers, the store's tool table
 /// and hot reload. The returned watcher stops watching when dropped.
 pub fn start_background(app: &Arc<App>, warn: bool) -> Option<crate::domain::reload::WatchHandle> {
@@ -256,7 +278,10 @@ pub fn start_background(app: &Arc<App>, warn: bool) -> Option<crate::domain::rel
     app.executor.prewarm(runtimes);
     app.track_tools_in_store();
     let checking = app.clone();
-    tokio::spawn(async move { crate::domain::reload::check_at_start(&checking).await });
+    tokio::spawn(async move {
+        crate::domain::reload::check_at_start(&checking).await;
+        release_pages_when_idle(&checking).await;
+    });
     match crate::domain::reload::spawn(app.clone()) {
         Ok(mut w) => {
             match crate::domain::dotenv::watch(app.clone()) {

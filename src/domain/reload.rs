@@ -228,10 +228,9 @@ pub async fn reload(state: &App, folder: &Path, defaults: &LoadDefaults, first_e
     }
 }
 
-/// Checks every tool found at start the way a reload checks a save, off the start-up path: a
-/// tool whose code does not compile or lacks its handler is reported on the terminal and in
-/// `/_emulator/health` at once, not only when it is first invoked. It stays listed, and runs
-/// answer with its error, as on the platform.
+/// How long start-up checks wait for the first run to answer before they begin anyway.
+const START_CHECK_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Installs a Python tool's `requirements.txt` when its packages were installed from another
 /// one (or never), with the progress on the terminal; true when an install succeeded.
 async fn install_packages(state: &App, tool: &Tool) -> bool {
@@ -269,7 +268,16 @@ async fn install_packages(state: &App, tool: &Tool) -> bool {
     }
 }
 
+/// Checks every tool found at start the way a reload checks a save, off the start-up path: a
+/// tool whose code does not compile or lacks its handler is reported on the terminal and in
+/// `/_emulator/health` within moments of the start, not only when it is first invoked. It stays
+/// listed, and runs answer with its error, as on the platform.
 pub async fn check_at_start(app: &App) {
+    // A request sent as soon as the emulator is ready would otherwise find the worker busy with
+    // a check and start a second one (for Python, a second interpreter starting beside the
+    // first on a 2-core machine): the checks begin once the first run has answered, or after
+    // START_CHECK_GRACE without one (issue 15: first 200 after start).
+    app.executor.first_answer(START_CHECK_GRACE).await;
     for tool in app.registry.list() {
         install_packages(app, &tool).await;
         crate::domain::settings::announce(app, &tool);

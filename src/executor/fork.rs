@@ -73,22 +73,7 @@ impl Lines {
 
     /// Whether a line is buffered or input arrives within `ms` (end of input counts).
     fn ready_within(&self, ms: i32) -> bool {
-        if !self.buf.is_empty() {
-            return true;
-        }
-        let mut fd = libc::pollfd {
-            fd: self.fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        loop {
-            // SAFETY: poll on one descriptor this process owns.
-            let n = unsafe { libc::poll(&mut fd, 1, ms) };
-            if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            return n != 0;
-        }
+        !self.buf.is_empty() || super::worker::readable_within(self.fd, ms)
     }
 
     /// The next line (with its newline), or `None` at end of input.
@@ -219,6 +204,10 @@ pub fn serve(engine: Box<dyn Engine>, protocol: std::fs::File) {
                 // start warm. Not after a checking child: the first run would wait for it.
                 session.engine.warm_up();
                 warmed = true;
+                // The template never runs handlers: what it read of the binary to start and
+                // warm up (RustPython's set-up, the frozen modules it imported) is not read
+                // again here, and children map back what they use.
+                super::pages::release_binary_pages();
             }
             let handoff = read_to_end(fds[0]);
             libc::close(fds[0]);
@@ -277,6 +266,9 @@ fn child(
         // ~16 MB (issue 15). The server sends one job at a time, so nothing is half-read.
         if tenant == CHECK_TENANT && !input.ready_within(CHECK_CHILD_IDLE_MS) {
             return EXIT_RECYCLE;
+        }
+        if !input.ready_within(super::worker::IDLE_MS) {
+            super::pages::release_binary_pages();
         }
         line = match input.next() {
             Some(l) => l,

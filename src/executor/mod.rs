@@ -10,6 +10,7 @@ pub mod alloc;
 pub mod entry;
 pub(crate) mod fork;
 mod in_process;
+pub(crate) mod pages;
 /// The wire protocol between the server and its workers (a leaf: runtimes use it too).
 pub(crate) use crate::protocol;
 pub mod worker;
@@ -69,6 +70,26 @@ pub struct Executor {
     /// Lua's threads when it runs in process ([`in_process`]).
     lua: Option<in_process::LuaThreads>,
     options: ExecutorOptions,
+    /// Whether a run has answered yet (start-up checks wait for the first one, see
+    /// [`Executor::first_answer`]).
+    answered: tokio::sync::watch::Sender<bool>,
+    finished: std::sync::atomic::AtomicU64,
+    /// Code (per runtime and interpreter) that a run has already run to a normal end: checking
+    /// it again is needless, and for Python would take the warm child of a tool that serves
+    /// (start-up checks begin after the first answer, see [`Executor::first_answer`]).
+    compiled: Mutex<HashSet<u64>>,
+}
+
+/// How many revisions [`Executor::compiled`] remembers before it starts again.
+const COMPILED_KEPT: usize = 4096;
+
+/// The runtime, interpreter and code hash of a job, hashed (nothing to allocate per run; a
+/// collision, 1 in 2^64, would skip one check, never a run).
+fn compiled_key(runtime: Runtime, job: &WireJob) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (runtime.name(), job.cpython.is_some(), &job.code_hash).hash(&mut h);
+    h.finish()
 }
 
 struct Pool {
@@ -136,6 +157,9 @@ impl Executor {
                 .lua_in_process
                 .then(|| in_process::LuaThreads::new(options.workers)),
             options,
+            answered: tokio::sync::watch::Sender::new(false),
+            finished: Default::default(),
+            compiled: Mutex::default(),
         })
     }
 
@@ -210,6 +234,10 @@ impl Executor {
                 packages: String::new(),
             }),
         };
+        // Code that has already run to a normal end compiles and defines its handler.
+        if self.compiled_ok(runtime, &job) {
+            return Ok(());
+        }
         if cpython {
             self.cpython_pool().await?;
         }
@@ -225,6 +253,46 @@ impl Executor {
 
     /// Runs one job; every failure becomes a [`RunResult`].
     pub async fn run(&self, runtime: Runtime, job: WireJob, bundle: Arc<Bundle>) -> RunResult {
+        let check = job.check;
+        let ran_to_an_end = !check && job.fold.is_none();
+        let key = compiled_key(runtime, &job);
+        let result = self.run_job(runtime, job, bundle).await;
+        if ran_to_an_end && result.status == RunStatus::Success {
+            let mut compiled = self.compiled.lock().unwrap();
+            if compiled.len() >= COMPILED_KEPT {
+                compiled.clear();
+            }
+            compiled.insert(key);
+        }
+        self.finished
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if !check {
+            self.answered
+                .send_if_modified(|a| !std::mem::replace(a, true));
+        }
+        result
+    }
+
+    fn compiled_ok(&self, runtime: Runtime, job: &WireJob) -> bool {
+        self.compiled
+            .lock()
+            .unwrap()
+            .contains(&compiled_key(runtime, job))
+    }
+
+    /// How many jobs (runs and checks) have ended so far: the server reads it to tell when it
+    /// has been idle.
+    pub fn finished(&self) -> u64 {
+        self.finished.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Returns once a run (not a check) has answered, or after `grace`, whichever comes first.
+    pub async fn first_answer(&self, grace: Duration) {
+        let mut answered = self.answered.subscribe();
+        let _ = tokio::time::timeout(grace, answered.wait_for(|a| *a)).await;
+    }
+
+    async fn run_job(&self, runtime: Runtime, job: WireJob, bundle: Arc<Bundle>) -> RunResult {
         if job.cpython.is_some() {
             return match self.cpython_pool().await {
                 Ok(pool) => pool.run(job, bundle).await,

@@ -139,6 +139,12 @@ pub(crate) fn serve_with(runtime: Runtime, engine: Box<dyn Engine>, protocol: st
     let mut input = stdin.lock();
     loop {
         line.clear();
+        // The server sends one job at a time and waits for its reply, so nothing is buffered
+        // here between jobs: a worker idle for a while gives back its pages of the binary (see
+        // `pages`), and maps back what the next run uses.
+        if !readable_within(0, IDLE_MS) {
+            super::pages::release_binary_pages();
+        }
         match input.read_line(&mut line) {
             Ok(0) | Err(_) => return,
             Ok(_) => {}
@@ -148,5 +154,26 @@ pub(crate) fn serve_with(runtime: Runtime, engine: Box<dyn Engine>, protocol: st
             return;
         }
         session.engine.prepare();
+    }
+}
+
+/// How long a worker (or a forked Python child) waits for its next job before it gives back its
+/// pages of the binary.
+pub(super) const IDLE_MS: i32 = 2_000;
+
+/// Whether input arrives on `fd` within `ms` (end of input counts).
+pub(super) fn readable_within(fd: std::os::fd::RawFd, ms: i32) -> bool {
+    let mut pollfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    loop {
+        // SAFETY: poll on one descriptor this process owns.
+        let n = unsafe { libc::poll(&mut pollfd, 1, ms) };
+        if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+            continue;
+        }
+        return n != 0;
     }
 }

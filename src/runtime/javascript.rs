@@ -52,7 +52,16 @@ impl JavaScriptEngine {
 }
 
 /// A fresh context with the parts of the platform's globals that do not depend on the run.
+///
+/// The last run's context is garbage by now, but Boa's collector would only find that out in
+/// the middle of this build (its first collection starts at 1 MB), tracing the half-built
+/// context twice while `OBJECT_KEYS` (and `SHIM_FETCH`) still held the old realm alive. Collecting first, with
+/// nothing live, is a sweep of the old context and nothing more (issue 15: the collector was a
+/// third of the JavaScript worker's CPU; see BENCHMARKS.md).
 fn base_context() -> JsResult<Context> {
+    OBJECT_KEYS.with(|k| *k.borrow_mut() = None);
+    SHIM_FETCH.with(|f| *f.borrow_mut() = None);
+    boa_engine::gc::force_collect();
     let mut ctx = Context::default();
     ctx.runtime_limits_mut()
         .set_recursion_limit(RECURSION_LIMIT);

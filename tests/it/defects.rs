@@ -420,6 +420,30 @@ fn a_tool_broken_at_start_is_reported_in_the_log_and_health() {
     assert_eq!(emu.invoke("py-fine", "{}").status, 200);
 }
 
+/// Issue 15: a request sent as soon as the emulator is ready is answered by the worker started
+/// for it; the start-up checks wait for that answer instead of taking the worker first, which
+/// made the request start a second Python interpreter (+44 MB that stayed, and a slower answer).
+#[test]
+fn start_up_checks_let_the_first_request_have_the_warm_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    py(
+        dir.path(),
+        "py-fine",
+        "def cortexone_handler(e, c):\n    return {\"statusCode\": 200, \"body\": {}}\n",
+    );
+    py(
+        dir.path(),
+        "py-broken",
+        "def cortexone_handler(e, c)\n    return 1\n",
+    );
+    let emu = Emu::start_with(dir.path(), &config_text(""));
+    assert_eq!(emu.invoke("py-fine", "{}").status, 200);
+    // The checks ran after the answer, on the same worker.
+    emu.wait_for("error in py-broken");
+    let python = emu.health()["workers"]["python"].clone();
+    assert_eq!(python.as_array().map(Vec::len), Some(1), "{python}");
+}
+
 #[test]
 fn a_save_that_restores_the_serving_content_says_the_error_is_fixed() {
     let dir = tempfile::tempdir().unwrap();
