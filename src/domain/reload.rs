@@ -229,7 +229,7 @@ pub async fn reload(state: &App, folder: &Path, defaults: &LoadDefaults, first_e
 }
 
 /// How long start-up checks wait for the first run to answer before they begin anyway.
-const START_CHECK_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+const START_CHECK_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Installs a Python tool's `requirements.txt` when its packages were installed from another
 /// one (or never), with the progress on the terminal; true when an install succeeded.

@@ -186,14 +186,16 @@ impl Executor {
             .clone()
     }
 
-    /// Starts one worker per listed runtime in the background, so first requests find them warm.
+    /// Starts one worker per listed runtime, so first requests find them warm (the process is
+    /// started now; it readies itself in the background).
     pub fn prewarm(&self, runtimes: impl IntoIterator<Item = Runtime>) {
         for r in runtimes {
             if r == Runtime::Lua && self.lua.is_some() {
                 continue; // no worker processes: Lua runs in this process
             }
-            let pool = self.pools[&r].clone();
-            tokio::spawn(async move { pool.replenish().await });
+            // Started here, not on a task: a request sent the moment the server is ready must
+            // find this worker idle, or it starts a second one.
+            self.pools[&r].replenish_now();
         }
     }
 
@@ -331,6 +333,12 @@ impl Pool {
     }
 
     async fn replenish(self: Arc<Self>) {
+        self.replenish_now()
+    }
+
+    /// Starts a worker (without waiting for it to be ready) when fewer than the pool's capacity
+    /// are idle.
+    fn replenish_now(&self) {
         if self.idle.lock().unwrap().len() >= self.capacity {
             return;
         }
