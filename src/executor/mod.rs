@@ -256,10 +256,10 @@ impl Executor {
     /// Runs one job; every failure becomes a [`RunResult`].
     pub async fn run(&self, runtime: Runtime, job: WireJob, bundle: Arc<Bundle>) -> RunResult {
         let check = job.check;
-        let ran_to_an_end = !check && job.fold.is_none();
-        let key = compiled_key(runtime, &job);
+        // Only a tool's run proves its handler: a fold function has another entry point.
+        let key = (!check && job.fold.is_none()).then(|| compiled_key(runtime, &job));
         let result = self.run_job(runtime, job, bundle).await;
-        if ran_to_an_end && result.status == RunStatus::Success {
+        if let Some(key) = key.filter(|_| result.status == RunStatus::Success) {
             let mut compiled = self.compiled.lock().unwrap();
             if compiled.len() >= COMPILED_KEPT {
                 compiled.clear();

@@ -7,7 +7,8 @@
 //!
 //! Only read-only mappings of the binary itself with no copy-on-write pages are dropped: a
 //! private mapping that was ever written (relocations, `.data`) holds copies that exist nowhere
-//! else, and dropping them would bring back the file's bytes. Hand-written: no crate walks `/proc/self/smaps` for this.
+//! else, and dropping them would bring back the file's bytes. Hand-written: no crate walks
+//! `/proc/self/smaps` for this.
 
 use std::path::Path;
 
@@ -42,7 +43,6 @@ pub(crate) fn release_binary_pages() -> usize {
 }
 
 /// One entry of `/proc/self/smaps`.
-#[derive(Debug, PartialEq)]
 struct Mapping<'a> {
     start: usize,
     end: usize,
@@ -90,16 +90,10 @@ fn mappings(smaps: &str) -> Vec<Mapping<'_>> {
         let Some(current) = out.last_mut() else {
             continue;
         };
-        let kb = || {
-            fields
-                .clone()
-                .next()
-                .and_then(|v| v.parse::<usize>().ok())
-                .unwrap_or(0)
-        };
+        let kb = fields.next().and_then(|v| v.parse::<usize>().ok());
         match first {
-            "Rss:" => current.rss_kb = kb(),
-            "Anonymous:" => current.anonymous_kb = kb(),
+            "Rss:" => current.rss_kb = kb.unwrap_or(0),
+            "Anonymous:" => current.anonymous_kb = kb.unwrap_or(0),
             _ => {}
         }
     }

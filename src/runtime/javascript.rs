@@ -245,15 +245,9 @@ fn install_process_env(ctx: &mut Context, job: &WireJob) -> JsResult<()> {
 /// The global is a native function that builds the shim on its first call in a context:
 /// evaluating the shim was a sixth of building a fresh context (issue 15), and most tools never
 /// call `fetch`.
+/// `SHIM_FETCH` is reset by [`base_context`], before the last context is collected.
 fn install_fetch(ctx: &mut Context) -> JsResult<()> {
-    SHIM_FETCH.with(|f| *f.borrow_mut() = None);
-    let fetch = boa_engine::object::FunctionObjectBuilder::new(
-        ctx.realm(),
-        NativeFunction::from_fn_ptr(first_fetch),
-    )
-    .name(js_string!("fetch"))
-    .length(2)
-    .build();
+    let fetch = native(ctx, first_fetch, js_string!("fetch"), 2);
     ctx.register_global_property(js_string!("fetch"), fetch, Attribute::all())?;
     Ok(())
 }
@@ -269,13 +263,7 @@ fn first_fetch(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<
     let fetch = match built {
         Some(f) => f,
         None => {
-            let host = boa_engine::object::FunctionObjectBuilder::new(
-                ctx.realm(),
-                NativeFunction::from_fn_ptr(host_fetch),
-            )
-            .name(js_string!("__cortex_fetch"))
-            .length(1)
-            .build();
+            let host = native(ctx, host_fetch, js_string!("__cortex_fetch"), 1);
             let make = ctx.eval(Source::from_bytes(FETCH_SHIM))?;
             let fetch = make
                 .as_callable()
@@ -304,16 +292,23 @@ fn host_fetch(_this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<
     )))
 }
 
+/// A host function of `ctx`'s realm, with its `name` and `length`.
+fn native(
+    ctx: &Context,
+    f: boa_engine::native_function::NativeFunctionPointer,
+    name: JsString,
+    length: usize,
+) -> boa_engine::object::builtins::JsFunction {
+    boa_engine::object::FunctionObjectBuilder::new(ctx.realm(), NativeFunction::from_fn_ptr(f))
+        .name(name)
+        .length(length)
+        .build()
+}
+
 fn install_console(ctx: &mut Context) -> JsResult<()> {
     let console = JsObject::with_object_proto(ctx.intrinsics());
     for name in ["log", "info", "warn", "error", "debug"] {
-        let f = boa_engine::object::FunctionObjectBuilder::new(
-            ctx.realm(),
-            NativeFunction::from_fn_ptr(console_log),
-        )
-        .name(JsString::from(name))
-        .length(0)
-        .build();
+        let f = native(ctx, console_log, JsString::from(name), 0);
         console.set(JsString::from(name), f, false, ctx)?;
     }
     ctx.register_global_property(js_string!("console"), console, Attribute::all())?;

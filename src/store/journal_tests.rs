@@ -29,6 +29,18 @@ fn activation(id: &str) -> Activation {
 }
 
 /// A store at `path` with one organization and one key.
+/// Activations a read through the store sees (it folds the journal in first).
+async fn recorded(store: &Store) -> i64 {
+    store
+        .call(|c| {
+            c.query_row("SELECT COUNT(*) FROM activations", [], |r| {
+                r.get::<_, i64>(0)
+            })
+        })
+        .await
+        .unwrap()
+}
+
 fn open(path: &Path) -> Arc<Store> {
     let store = Store::open(Some(path), None, Default::default()).unwrap();
     store
@@ -235,24 +247,10 @@ async fn runs_the_database_cannot_take_yet_stay_journaled_until_it_can() {
         .await
         .unwrap();
     // This read makes the writer fold first; the fold meets the lock and keeps the run.
-    let stale = store
-        .call(|c| {
-            c.query_row("SELECT COUNT(*) FROM activations", [], |r| {
-                r.get::<_, i64>(0)
-            })
-        })
-        .await
-        .unwrap();
+    let stale = recorded(&store).await;
     assert_eq!(stale, 0);
     other.execute_batch("ROLLBACK").unwrap();
-    let seen = store
-        .call(|c| {
-            c.query_row("SELECT COUNT(*) FROM activations", [], |r| {
-                r.get::<_, i64>(0)
-            })
-        })
-        .await
-        .unwrap();
+    let seen = recorded(&store).await;
     assert_eq!(
         seen, 1,
         "the run was kept and folded in once the lock was gone"
