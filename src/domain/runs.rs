@@ -68,7 +68,12 @@ async fn execute_here(
     replay_of: Option<String>,
 ) -> Executed {
     let (version, bundle) = target.code(tool);
-    let activation_id = uuid::Uuid::new_v4().to_string();
+    // A store that cannot number the run (it is closing) still lets it answer; its record,
+    // if it has one, meets the same store.
+    let activation_id = app
+        .store
+        .new_activation_id()
+        .unwrap_or_else(|_| uuid::Uuid::new_v4().to_string());
     let (key, org_slug) = match &payer {
         Payer::Key { key, org_slug } => (Some(key), org_slug.as_str()),
         Payer::Local => (None, tool.organization.as_str()),
@@ -198,13 +203,14 @@ async fn record(
     key_id: &str,
     guard: Option<crate::domain::inflight::InFlightGuard<'_>>,
 ) -> Result<(), StoreError> {
-    let live = Arc::new(activation.clone());
+    // A copy for the live view only while someone watches (it is ~15 strings per run).
+    let live = (app.activity.receiver_count() > 0).then(|| Arc::new(activation.clone()));
     let queued = app.store.record_run(activation, Some(key_id.to_string()));
     if let Some(g) = guard {
         g.finish();
     }
     let r = queued.await;
-    if r.is_ok() {
+    if let (Ok(()), Some(live)) = (&r, live) {
         let _ = app.activity.send(live);
     }
     r

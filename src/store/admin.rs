@@ -314,28 +314,65 @@ impl Store {
 
     /// The activations whose id is `id` or starts with it (at most two: enough to tell a unique
     /// prefix from an ambiguous one). An exact id always wins.
+    ///
+    /// There is no index of ids ([`super::activation_ids`]): an exact id decodes to its row, and
+    /// a prefix is matched against the id of every sequence number, read from the smallest
+    /// index that holds them (about 0.1 µs a row), and against the legacy ids' own index.
     pub async fn activations_by_prefix(&self, id: String) -> Result<Vec<Activation>, StoreError> {
+        let ids = self.ids.clone();
         self.call(move |c| {
-            let exact = c
-                .query_row(
-                    &format!("SELECT {ACTIVATION_COLUMNS} FROM activations WHERE id = ?1"),
-                    [&id],
+            let by_seq = |seq: i64| {
+                c.query_row(
+                    &format!("SELECT {ACTIVATION_COLUMNS} FROM activations WHERE seq = ?1"),
+                    [seq],
                     activation_from,
                 )
+                .optional()
+            };
+            let legacy = c
+                .query_row(
+                    "SELECT seq FROM legacy_activation_ids WHERE id = ?1",
+                    [&id],
+                    |r| r.get(0),
+                )
                 .optional()?;
-            if let Some(a) = exact {
-                return Ok(vec![a]);
+            for seq in ids.codec.decode(&id).into_iter().chain(legacy) {
+                if let Some(a) = by_seq(seq)?.filter(|a| a.id == id) {
+                    return Ok(vec![a]);
+                }
             }
-            // Ids are UUIDs (hex and hyphens): a prefix needs no LIKE escaping beyond refusing
-            // the wildcards themselves.
-            if id.contains(['%', '_']) {
-                return Ok(Vec::new());
+            // Ids are lower-case hex and hyphens; a prefix matched them as SQL's `LIKE` did,
+            // ignoring case.
+            let prefix = id.to_ascii_lowercase();
+            let mut candidates: Vec<i64> = Vec::new();
+            let mut seqs = c.prepare("SELECT seq FROM activations INDEXED BY activations_tool")?;
+            for seq in seqs.query_map([], |r| r.get::<_, i64>(0))? {
+                let seq = seq?;
+                if ids.codec.encode(seq).starts_with(&prefix) {
+                    candidates.push(seq);
+                }
             }
-            let mut stmt = c.prepare(&format!(
-                "SELECT {ACTIVATION_COLUMNS} FROM activations WHERE id LIKE ?1 || '%' LIMIT 2"
-            ))?;
-            let rows = stmt.query_map([&id], activation_from)?;
-            rows.collect()
+            let mut legacy = c.prepare(
+                "SELECT seq FROM legacy_activation_ids WHERE id >= ?1 AND id < ?1 || '~'",
+            )?;
+            for seq in legacy.query_map([&prefix], |r| r.get::<_, i64>(0))? {
+                candidates.push(seq?);
+            }
+            candidates.sort_unstable_by(|a, b| b.cmp(a));
+            candidates.dedup();
+            let mut found = Vec::new();
+            for seq in candidates {
+                // A legacy row's own number may encode an id with the prefix: its real id decides.
+                if let Some(a) =
+                    by_seq(seq)?.filter(|a| a.id.to_ascii_lowercase().starts_with(&prefix))
+                {
+                    found.push(a);
+                    if found.len() == 2 {
+                        break;
+                    }
+                }
+            }
+            Ok(found)
         })
         .await
     }

@@ -1,6 +1,6 @@
 //! The run journal (issue 15): a finished run is acknowledged once its record is appended to a
 //! file beside the database, with one `write` and no SQLite transaction on the request's path.
-//! The writer thread folds the journal into SQLite in large batches, a few milliseconds later,
+//! The writer thread folds the journal into SQLite in large batches, within 50 ms,
 //! and always before it runs any other command: every read through the store (the admin API,
 //! exports, the dashboard) sees every acknowledged run.
 //!
@@ -27,8 +27,10 @@ use serde::{Deserialize, Serialize};
 use super::{lock, Activation};
 
 /// How long the writer lets runs gather before it folds them in (nothing waits for it: readers
-/// make it fold at once).
-pub(super) const WINDOW: Duration = Duration::from_millis(10);
+/// make it fold at once). Once the id index was gone, a fold's own commit was a third of the
+/// writer's time; 50 ms against 10 ms measured +0-11 % (median +8 %) of Lua hello throughput
+/// with recording on, in paired runs.
+pub(super) const WINDOW: Duration = Duration::from_millis(50);
 /// Runs pending at which the writer folds them in without waiting for the window.
 pub(super) const EAGER_AT: usize = 512;
 
@@ -36,6 +38,10 @@ pub(super) const EAGER_AT: usize = 512;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct JournaledRun {
     pub seq: i64,
+    /// The activation's id encodes `seq` ([`super::activation_ids`]). Lines written before
+    /// there were such ids read as `false`.
+    #[serde(default)]
+    pub coded: bool,
     pub activation: Activation,
     pub key_id: Option<String>,
 }
@@ -135,6 +141,10 @@ impl Journal {
 
     /// Appends `run` (one `write` of one line) unless the journal is off.
     pub(super) fn append(&self, run: JournaledRun) -> std::io::Result<Appended> {
+        // Written before the lock is taken: appends from every request's task meet at it.
+        let mut line = Vec::with_capacity(1024);
+        serde_json::to_writer(&mut line, &run).map_err(std::io::Error::other)?;
+        line.push(b'\n');
         let mut guard = lock(&self.state);
         let s = &mut *guard;
         if s.closed {
@@ -146,8 +156,6 @@ impl Journal {
         let active = s.active;
         let len = s.lens[active];
         if let Some(files) = &mut s.files {
-            let mut line = serde_json::to_vec(&run).map_err(std::io::Error::other)?;
-            line.push(b'\n');
             if let Err(e) = files[active].write_all(&line) {
                 // Half a line would spoil the next one: the file goes back to where it was.
                 let _ = files[active].set_len(len);
@@ -182,15 +190,25 @@ impl Journal {
     }
 
     /// The runs [`Journal::take`] gave are in SQLite: their file is emptied.
+    ///
+    /// The file is cut outside the lock: ext4 takes 30-300 µs to truncate a file it has not yet
+    /// allocated blocks for, and appends (to the other file) need the lock meanwhile. Only the
+    /// writer, which calls this, turns the files over, so the sealed one stays sealed.
     pub(super) fn committed(&self) -> std::io::Result<()> {
-        let mut s = lock(&self.state);
-        s.failing = false;
-        let sealed = 1 - s.active;
-        if let Some(files) = &s.files {
-            files[sealed].set_len(0)?;
+        let sealed_file = {
+            let mut s = lock(&self.state);
+            s.failing = false;
+            let sealed = 1 - s.active;
+            s.lens[sealed] = 0;
+            match &s.files {
+                Some(files) => Some(files[sealed].try_clone()?),
+                None => None,
+            }
+        };
+        match sealed_file {
+            Some(f) => f.set_len(0),
+            None => Ok(()),
         }
-        s.lens[sealed] = 0;
-        Ok(())
     }
 
     /// Folding `runs` failed: they are kept for the next attempt (the warning says so once).

@@ -4,7 +4,7 @@
 
 use super::*;
 
-fn activation(id: &str) -> Activation {
+pub(super) fn activation(id: &str) -> Activation {
     Activation {
         id: id.into(),
         org_id: "org-1".into(),
@@ -41,7 +41,7 @@ async fn recorded(store: &Store) -> i64 {
         .unwrap()
 }
 
-fn open(path: &Path) -> Arc<Store> {
+pub(super) fn open(path: &Path) -> Arc<Store> {
     let store = Store::open(Some(path), None, Default::default()).unwrap();
     store
         .call_blocking(|c| {
@@ -66,7 +66,7 @@ fn counts(path: &Path) -> (i64, i64, i64) {
     )
 }
 
-fn line(run: &journal::JournaledRun) -> String {
+pub(super) fn line(run: &journal::JournaledRun) -> String {
     serde_json::to_string(run).unwrap() + "\n"
 }
 
@@ -117,16 +117,19 @@ fn runs_a_crash_left_in_the_journal_are_recorded_once_at_the_next_open() {
     // then a run only the journal has, then half a line (the machine lost power mid-write).
     let again = journal::JournaledRun {
         seq: 1,
+        coded: false,
         activation: activation("first"),
         key_id: Some("key-1".into()),
     };
     let only_here = journal::JournaledRun {
         seq: 2,
+        coded: false,
         activation: activation("second"),
         key_id: Some("key-1".into()),
     };
     let torn = line(&journal::JournaledRun {
         seq: 3,
+        coded: false,
         activation: activation("torn"),
         key_id: None,
     });
@@ -150,7 +153,7 @@ fn runs_a_crash_left_in_the_journal_are_recorded_once_at_the_next_open() {
             "{f}"
         );
     }
-    // Numbering goes on after the journal's runs.
+    // Numbering goes on after the journal's runs (from this process's block).
     rt.block_on(store.record_run(activation("third"), None))
         .unwrap();
     store.close();
@@ -160,7 +163,7 @@ fn runs_a_crash_left_in_the_journal_are_recorded_once_at_the_next_open() {
             r.get(0)
         })
         .unwrap();
-    assert_eq!(seq, 3);
+    assert!(seq > 2, "{seq}");
 }
 
 #[test]
@@ -209,10 +212,12 @@ fn a_run_sqlite_refuses_is_set_aside_and_the_others_are_recorded_at_open() {
     ghost.org_id = "org-gone".into();
     let lines = line(&journal::JournaledRun {
         seq: 1,
+        coded: false,
         activation: ghost,
         key_id: None,
     }) + &line(&journal::JournaledRun {
         seq: 2,
+        coded: false,
         activation: activation("kept"),
         key_id: Some("key-1".into()),
     });

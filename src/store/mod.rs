@@ -3,6 +3,9 @@
 //! answered once it is in the run journal ([`journal`]), which the writer folds into SQLite before
 //! any read, so nothing acknowledged is lost and every read sees every acknowledged run.
 
+mod activation_ids;
+#[cfg(test)]
+mod activation_ids_tests;
 pub mod admin;
 mod commit;
 pub mod cortex_api;
@@ -25,7 +28,7 @@ use std::sync::{mpsc, Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -119,7 +122,8 @@ pub struct Store {
     orgs: RwLock<HashMap<String, Organization>>,
     /// Tool id → published versions, newest first. Versions are immutable, so caching is safe.
     published: RwLock<HashMap<String, Vec<Arc<PublishedVersion>>>>,
-    seq: std::sync::atomic::AtomicI64,
+    /// Sequence numbers and the ids that encode them ([`activation_ids`]).
+    ids: Arc<activation_ids::ActivationIds>,
     /// Serializes credits (see `credit`).
     credit_lock: tokio::sync::Mutex<()>,
     /// Set by the writer when a write failed for want of space; cleared by a write probe.
@@ -250,9 +254,15 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         schema::migrate(&mut conn)?;
-        let (journal, leftover) = journal::Journal::open(path).map_err(|e| {
+        let ids = Arc::new(activation_ids::ActivationIds::open(&conn)?);
+        let (journal, mut leftover) = journal::Journal::open(path).map_err(|e| {
             StoreError::Invalid(format!("cannot open the run journal beside the state: {e}"))
         })?;
+        // A run whose id does not encode its number (from the version before such ids) was
+        // numbered by a counter that the migration's renumbering may have reused.
+        for run in leftover.iter_mut().filter(|r| !r.coded) {
+            run.seq = ids.take_at_start(&conn)?;
+        }
         // Runs acknowledged by a process that ended before folding them in (an import replaces
         // the state they belonged to).
         if !leftover.is_empty() {
@@ -283,7 +293,7 @@ impl Store {
             balances: Mutex::new(HashMap::new()),
             orgs: RwLock::new(HashMap::new()),
             published: RwLock::new(HashMap::new()),
-            seq: std::sync::atomic::AtomicI64::new(0),
+            ids,
             credit_lock: tokio::sync::Mutex::new(()),
             unwritable,
             clock,
@@ -370,11 +380,6 @@ impl Store {
                     created_at,
                 }));
         }
-        let seq: i64 =
-            conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM activations", [], |r| {
-                r.get(0)
-            })?;
-        self.seq.store(seq, std::sync::atomic::Ordering::SeqCst);
         Ok(())
     }
 
@@ -620,39 +625,51 @@ impl Store {
         a: Activation,
         key_id: Option<String>,
     ) -> impl std::future::Future<Output = Result<(), StoreError>> + '_ {
-        let seq = self.seq.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        // An id from `new_activation_id` names its row; any other gets a number of its own and
+        // is found through the legacy ids.
+        let numbered = match self.ids.codec.decode(&a.id) {
+            Some(seq) => Ok((seq, true)),
+            None => self.next_seq().map(|seq| (seq, false)),
+        };
         let org = a.org_id.clone();
         let cost = a.cost_micros;
-        let run = journal::JournaledRun {
-            seq,
-            activation: a,
-            key_id,
-        };
         // Journal off: the run is committed on its own task before it is answered.
         let mut direct = None;
-        let journaled = match self.committer.journal.append(run) {
-            Ok(journal::Appended::Yes { first, eager }) => {
-                if eager {
-                    self.committer.wake(commit::Wake::Commands);
-                } else if first {
-                    self.committer.wake(commit::Wake::Runs);
+        let journaled = match numbered {
+            Err(e) => Err(e),
+            Ok((seq, coded)) => {
+                let run = journal::JournaledRun {
+                    seq,
+                    coded,
+                    activation: a,
+                    key_id,
+                };
+                match self.committer.journal.append(run) {
+                    Ok(journal::Appended::Yes { first, eager }) => {
+                        if eager {
+                            self.committer.wake(commit::Wake::Commands);
+                        } else if first {
+                            self.committer.wake(commit::Wake::Runs);
+                        }
+                        Ok(())
+                    }
+                    Ok(journal::Appended::Closed) => Err(StoreError::Closed),
+                    Ok(journal::Appended::Off(run)) => {
+                        direct = Some(
+                            self.queue(move |c| record_batch(c, std::slice::from_ref(&run)), true),
+                        );
+                        Ok(())
+                    }
+                    Err(e) => {
+                        if matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT)) {
+                            self.unwritable
+                                .store(true, std::sync::atomic::Ordering::SeqCst);
+                        }
+                        Err(StoreError::Failed(format!(
+                            "cannot write the run journal: {e}"
+                        )))
+                    }
                 }
-                Ok(())
-            }
-            Ok(journal::Appended::Closed) => Err(StoreError::Closed),
-            Ok(journal::Appended::Off(run)) => {
-                direct =
-                    Some(self.queue(move |c| record_batch(c, std::slice::from_ref(&run)), true));
-                Ok(())
-            }
-            Err(e) => {
-                if matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT)) {
-                    self.unwritable
-                        .store(true, std::sync::atomic::Ordering::SeqCst);
-                }
-                Err(StoreError::Failed(format!(
-                    "cannot write the run journal: {e}"
-                )))
             }
         };
         async move {
@@ -664,6 +681,52 @@ impl Store {
             let b = balances.entry(org).or_default();
             *b = b.saturating_sub(cost);
             Ok(())
+        }
+    }
+
+    /// A new activation id: it encodes the activation's sequence number, so its record is
+    /// found without an index of ids ([`activation_ids`]).
+    pub fn new_activation_id(&self) -> Result<String, StoreError> {
+        Ok(self.ids.codec.encode(self.next_seq()?))
+    }
+
+    /// This process's next sequence number. The spare block is reserved off the run's path
+    /// halfway through a block; only when that has not committed by the block's end does the
+    /// caller wait for a reservation.
+    fn next_seq(&self) -> Result<i64, StoreError> {
+        loop {
+            match self.ids.take() {
+                activation_ids::Taken::Seq { seq, refill } => {
+                    if refill {
+                        self.reserve_spare_block();
+                    }
+                    return Ok(seq);
+                }
+                activation_ids::Taken::Exhausted => {
+                    let block = self.call_blocking(activation_ids::reserve)?;
+                    self.ids.add(block);
+                }
+            }
+        }
+    }
+
+    /// Queues the reservation of the next block; it is handed out once committed.
+    fn reserve_spare_block(&self) {
+        let ids = self.ids.clone();
+        let work: Work = Box::new(|c| activation_ids::reserve(c).map(|b| Box::new(b) as AnyBox));
+        let reply: Reply = Box::new(move |r| match r {
+            Ok(b) => ids.add(*b.downcast().expect("a block")),
+            Err(_) => ids.refill_failed(),
+        });
+        let queued = self.committer.push(Command {
+            work,
+            reply,
+            inline: false,
+        });
+        if queued.is_ok() {
+            self.committer.signal();
+        } else {
+            self.ids.refill_failed();
         }
     }
 
@@ -811,7 +874,7 @@ impl Store {
     pub async fn wipe(&self) -> Result<(), StoreError> {
         self.call(|c| {
             c.execute_batch(
-                "DELETE FROM activations; DELETE FROM refusals; DELETE FROM ledger; DELETE FROM api_keys;
+                "DELETE FROM activations; DELETE FROM legacy_activation_ids; DELETE FROM refusals; DELETE FROM ledger; DELETE FROM api_keys;
                  DELETE FROM versions; DELETE FROM organizations;",
             )?;
             c.execute_batch(identity::WIPE_SQL)?;
@@ -825,7 +888,6 @@ impl Store {
         self.balances.lock().unwrap().clear();
         self.orgs.write().unwrap().clear();
         self.published.write().unwrap().clear();
-        self.seq.store(0, std::sync::atomic::Ordering::SeqCst);
         self.raw_cache.invalidate();
         Ok(())
     }
@@ -840,6 +902,12 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// Writes finished runs: each activation, its debit and its key's use (one update per key). A
 /// run whose activation is already recorded is skipped whole: the journal may hold runs that were
 /// committed just before a crash emptied it.
+///
+/// A run's row is its sequence number. One whose id does not encode it (`!coded`: an id from
+/// before [`activation_ids`], or a test's) is also entered in `legacy_activation_ids`, which is
+/// where it is found, and where a second copy of it is recognized. Should a number already hold
+/// another run (never by design: blocks are reserved in the state), the run takes the next free
+/// number and a legacy entry rather than being lost.
 fn record_batch(c: &Connection, runs: &[journal::JournaledRun]) -> rusqlite::Result<()> {
     // Cached statements: recording is on every run's way, so SQL is parsed once.
     let mut activation = c.prepare_cached(
@@ -852,33 +920,52 @@ fn record_batch(c: &Connection, runs: &[journal::JournaledRun]) -> rusqlite::Res
         "INSERT INTO ledger (org_id, amount_micros, label, activation_id, created_at)
          VALUES (?1, ?2, 'Execution', ?3, ?4)",
     )?;
+    let mut legacy_known = c.prepare_cached("SELECT 1 FROM legacy_activation_ids WHERE id = ?1")?;
+    let mut legacy =
+        c.prepare_cached("INSERT INTO legacy_activation_ids (id, seq) VALUES (?1, ?2)")?;
+    let mut holder = c.prepare_cached("SELECT id FROM activations WHERE seq = ?1")?;
     let mut uses: HashMap<&str, (i64, &str)> = HashMap::new();
     for r in runs {
         let a = &r.activation;
-        let inserted = activation.execute(params![
-            a.id,
-            r.seq,
-            a.org_id,
-            a.tool_id,
-            a.version,
-            a.code_hash,
-            a.runtime,
-            a.status,
-            a.status_code,
-            a.duration_ms,
-            a.cost_micros,
-            a.event,
-            a.response,
-            a.logs,
-            a.error,
-            a.started_at,
-            a.finished_at,
-            a.injected,
-            a.exchanges,
-            a.replay_of
-        ])?;
-        if inserted == 0 {
+        if !r.coded && legacy_known.exists([&a.id])? {
             continue;
+        }
+        let mut seq = r.seq;
+        let mut insert = |seq: i64| {
+            activation.execute(params![
+                a.id,
+                seq,
+                a.org_id,
+                a.tool_id,
+                a.version,
+                a.code_hash,
+                a.runtime,
+                a.status,
+                a.status_code,
+                a.duration_ms,
+                a.cost_micros,
+                a.event,
+                a.response,
+                a.logs,
+                a.error,
+                a.started_at,
+                a.finished_at,
+                a.injected,
+                a.exchanges,
+                a.replay_of
+            ])
+        };
+        if insert(seq)? == 0 {
+            // Ignored: the number holds this run already (a journal folded twice), or another.
+            let held_by: Option<String> = holder.query_row([seq], |row| row.get(0)).optional()?;
+            if held_by.is_none_or(|held| held == a.id) {
+                continue;
+            }
+            seq = c.query_row("SELECT MAX(seq) + 1 FROM activations", [], |row| row.get(0))?;
+            insert(seq)?;
+        }
+        if !r.coded || seq != r.seq {
+            legacy.execute(params![a.id, seq])?;
         }
         debit.execute(params![a.org_id, -a.cost_micros, a.id, a.finished_at])?;
         if let Some(k) = &r.key_id {

@@ -5,6 +5,9 @@
 
 use rusqlite::Connection;
 
+/// The migration that rebuilds `activations` keyed by sequence number.
+const REKEY_ACTIVATIONS: usize = 12;
+
 const MIGRATIONS: &[&str] = &[
     // 1: organizations, keys, wallet ledger, tools, versions, activations.
     r#"
@@ -116,12 +119,69 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE activations ADD COLUMN exchanges TEXT NOT NULL DEFAULT '[]';",
     // 11: which activation a replay replayed.
     "ALTER TABLE activations ADD COLUMN replay_of TEXT;",
+    // 12: activations keyed by their sequence number, with ids that decode to it
+    // (`activation_ids`); the ids recorded before are kept findable in `legacy_activation_ids`.
+    // Sequence numbers are renumbered in their order: two processes could share one before.
+    r#"
+    CREATE TABLE activations_by_seq (
+        seq           INTEGER PRIMARY KEY,
+        id            TEXT NOT NULL,
+        org_id        TEXT NOT NULL,
+        tool_id       TEXT NOT NULL,
+        version       TEXT NOT NULL,
+        code_hash     TEXT NOT NULL,
+        runtime       TEXT NOT NULL,
+        status        TEXT NOT NULL,
+        status_code   INTEGER NOT NULL,
+        duration_ms   REAL NOT NULL,
+        cost_micros   INTEGER NOT NULL,
+        event         TEXT NOT NULL,
+        response      TEXT NOT NULL,
+        logs          TEXT NOT NULL,
+        error         TEXT,
+        started_at    TEXT NOT NULL,
+        finished_at   TEXT NOT NULL,
+        injected      INTEGER NOT NULL DEFAULT 0,
+        exchanges     TEXT NOT NULL DEFAULT '[]',
+        replay_of     TEXT
+    );
+    INSERT INTO activations_by_seq
+        SELECT ROW_NUMBER() OVER (ORDER BY seq, rowid), id, org_id, tool_id, version, code_hash,
+               runtime, status, status_code, duration_ms, cost_micros, event, response, logs,
+               error, started_at, finished_at, injected, exchanges, replay_of
+        FROM activations;
+    CREATE TABLE legacy_activation_ids (
+        id   TEXT PRIMARY KEY,
+        seq  INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO legacy_activation_ids SELECT id, seq FROM activations_by_seq;
+    DROP TABLE activations;
+    ALTER TABLE activations_by_seq RENAME TO activations;
+    CREATE INDEX activations_tool ON activations(tool_id, seq);
+    CREATE TABLE activation_ids (
+        key       BLOB NOT NULL,
+        next_seq  INTEGER NOT NULL
+    );
+    INSERT INTO activation_ids SELECT randomblob(32), COALESCE(MAX(seq), 0) + 1 FROM activations;
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    migrate_up_to(conn, MIGRATIONS.len())
+}
+
+/// Applies the migrations up to number `last` (a test builds an older state with it).
+pub(super) fn migrate_up_to(conn: &mut Connection, last: usize) -> rusqlite::Result<()> {
     let current: usize =
         conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+    for (i, sql) in MIGRATIONS.iter().enumerate().take(last).skip(current) {
+        if i + 1 == REKEY_ACTIVATIONS {
+            // About 6 µs a row: a large state takes seconds, once.
+            let rows: i64 = conn.query_row("SELECT COUNT(*) FROM activations", [], |r| r.get(0))?;
+            if rows >= 50_000 {
+                eprintln!("upgrading the state: {rows} activations are rekeyed by their number (once; about {} s)", rows / 160_000 + 1);
+            }
+        }
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
