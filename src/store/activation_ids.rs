@@ -53,7 +53,8 @@ impl Codec {
 
     fn hash(&self, which: usize, value: u64) -> u64 {
         let mut h = SipHasher13::new_with_keys(self.keys[which], self.keys[which + 1]);
-        h.write_u64(value);
+        // Bytes, not `write_u64`: its output follows the host's byte order.
+        h.write(&value.to_le_bytes());
         h.finish()
     }
 
@@ -109,8 +110,14 @@ pub(super) struct ActivationIds {
 }
 
 impl ActivationIds {
-    /// Reads the state's key and reserves this process's first block.
-    pub(super) fn open(conn: &Connection) -> rusqlite::Result<ActivationIds> {
+    /// Reads the state's key and reserves this process's first block, past every number the
+    /// table holds and `journaled` (the highest number in the run journal).
+    pub(super) fn open(conn: &Connection, journaled: i64) -> rusqlite::Result<ActivationIds> {
+        conn.execute(
+            "UPDATE activation_ids SET next_seq = MAX(next_seq, ?1 + 1,
+                (SELECT COALESCE(MAX(seq), 0) + 1 FROM activations))",
+            [journaled],
+        )?;
         let key: Vec<u8> = conn.query_row("SELECT key FROM activation_ids", [], |r| r.get(0))?;
         let ids = ActivationIds {
             codec: Codec::new(&key),

@@ -188,3 +188,67 @@ fn upgrade_time() {
     eprintln!("exact legacy lookup: {:?}", t.elapsed());
     store.close();
 }
+
+#[tokio::test]
+async fn a_counter_behind_its_rows_or_journal_hands_out_no_number_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let store = open(&db);
+    let first = store.new_activation_id().unwrap();
+    store
+        .record_run(activation(&first), Some("key-1".into()))
+        .await
+        .unwrap();
+    store.close();
+    drop(store);
+    // As a power loss that took the WAL's last reservation, or a restored copy, leaves it; and
+    // a journaled run numbered past the table.
+    let c = Connection::open(&db).unwrap();
+    c.execute("UPDATE activation_ids SET next_seq = 1", [])
+        .unwrap();
+    drop(c);
+    let store = open(&db);
+    let journaled_seq = store
+        .ids
+        .codec
+        .decode(&store.new_activation_id().unwrap())
+        .unwrap();
+    store.close();
+    drop(store);
+    let c = Connection::open(&db).unwrap();
+    c.execute("UPDATE activation_ids SET next_seq = 1", [])
+        .unwrap();
+    drop(c);
+    let run = journal::JournaledRun {
+        seq: journaled_seq,
+        coded: true,
+        activation: activation(&open_codec(&db).encode(journaled_seq)),
+        key_id: Some("key-1".into()),
+    };
+    std::fs::write(dir.path().join("state.db-runs.0"), line(&run)).unwrap();
+
+    let store = open(&db);
+    let next = store.new_activation_id().unwrap();
+    let next_seq = store.ids.codec.decode(&next).unwrap();
+    assert!(next_seq > journaled_seq, "{next_seq} after {journaled_seq}");
+    store
+        .record_run(activation(&next), Some("key-1".into()))
+        .await
+        .unwrap();
+    let listed = store.activations(Default::default()).await.unwrap();
+    assert_eq!(listed.len(), 3, "every acknowledged run kept");
+    for a in &listed {
+        let found = store.activations_by_prefix(a.id.clone()).await.unwrap();
+        assert_eq!(ids_of(&found), [a.id.as_str()]);
+    }
+    store.close();
+}
+
+/// The codec of the state at `db`, read as a second process would.
+fn open_codec(db: &Path) -> activation_ids::Codec {
+    let c = Connection::open(db).unwrap();
+    let key: Vec<u8> = c
+        .query_row("SELECT key FROM activation_ids", [], |r| r.get(0))
+        .unwrap();
+    activation_ids::Codec::new(&key)
+}

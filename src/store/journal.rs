@@ -195,20 +195,21 @@ impl Journal {
     /// allocated blocks for, and appends (to the other file) need the lock meanwhile. Only the
     /// writer, which calls this, turns the files over, so the sealed one stays sealed.
     pub(super) fn committed(&self) -> std::io::Result<()> {
-        let sealed_file = {
+        let (sealed, sealed_file) = {
             let mut s = lock(&self.state);
             s.failing = false;
             let sealed = 1 - s.active;
-            s.lens[sealed] = 0;
             match &s.files {
-                Some(files) => Some(files[sealed].try_clone()?),
-                None => None,
+                Some(files) => (sealed, Some(files[sealed].try_clone()?)),
+                None => (sealed, None),
             }
         };
-        match sealed_file {
-            Some(f) => f.set_len(0),
-            None => Ok(()),
+        if let Some(f) = sealed_file {
+            f.set_len(0)?;
         }
+        // Only once the file is empty: a failed append cuts its file back to this length.
+        lock(&self.state).lens[sealed] = 0;
+        Ok(())
     }
 
     /// Folding `runs` failed: they are kept for the next attempt (the warning says so once).

@@ -254,10 +254,19 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         schema::migrate(&mut conn)?;
-        let ids = Arc::new(activation_ids::ActivationIds::open(&conn)?);
         let (journal, mut leftover) = journal::Journal::open(path).map_err(|e| {
             StoreError::Invalid(format!("cannot open the run journal beside the state: {e}"))
         })?;
+        // The state's counter can be behind its rows or its journal (a power loss took the
+        // WAL's last reservation; a `state.db` restored from a copy): numbers are handed out
+        // only past both.
+        let journaled = leftover.iter().map(|r| r.seq).max().unwrap_or(0);
+        let ids = Arc::new(activation_ids::ActivationIds::open(&conn, journaled)?);
+        // A line that says its id encodes its number is believed only if it does under this
+        // state's key (journal files left beside a replaced `state.db` hold another key's ids).
+        for run in leftover.iter_mut() {
+            run.coded = run.coded && ids.codec.decode(&run.activation.id) == Some(run.seq);
+        }
         // A run whose id does not encode its number (from the version before such ids) was
         // numbered by a counter that the migration's renumbering may have reused.
         for run in leftover.iter_mut().filter(|r| !r.coded) {
@@ -958,7 +967,7 @@ fn record_batch(c: &Connection, runs: &[journal::JournaledRun]) -> rusqlite::Res
         if insert(seq)? == 0 {
             // Ignored: the number holds this run already (a journal folded twice), or another.
             let held_by: Option<String> = holder.query_row([seq], |row| row.get(0)).optional()?;
-            if held_by.is_none_or(|held| held == a.id) {
+            if held_by.is_none_or(|held| held == a.id) || legacy_known.exists([&a.id])? {
                 continue;
             }
             seq = c.query_row("SELECT MAX(seq) + 1 FROM activations", [], |row| row.get(0))?;

@@ -398,7 +398,15 @@ fn fixtures(dir: &Path) {
     py(dir, "py-deep", "def cortexone_handler(event, context):\n    v = []\n    for _ in range(200000):\n        v = [v]\n    return {\"statusCode\": 200, \"body\": v}\n");
     py(dir, "py-cycle", "def cortexone_handler(event, context):\n    a = []\n    a.append(a)\n    return {\"statusCode\": 200, \"body\": a}\n");
     py(dir, "py-membomb", "def cortexone_handler(event, context):\n    s = 'a' * 10**10\n    return {\"statusCode\": 200, \"body\": len(s)}\n");
-    py(dir, "py-memgrow", "def cortexone_handler(event, context):\n    chunks = []\n    while True:\n        chunks.append('x' * (1 << 20))\n");
+    // A generous timeout: the memory limit is what must end it, also on a loaded CI machine
+    // (128 MB of page faults took more than 2 s there once).
+    write_tool(
+        dir,
+        "py-memgrow",
+        "cortexone_function.py",
+        "def cortexone_handler(event, context):\n    chunks = []\n    while True:\n        chunks.append('x' * (1 << 20))\n",
+        "timeout = 20\nmemory = 128\n",
+    );
     py(dir, "py-files", "import os\ndef cortexone_handler(event, context):\n    with open('data/info.txt') as f:\n        text = f.read().strip()\n    try:\n        open('/etc/passwd').read()\n        escaped = True\n    except OSError:\n        escaped = False\n    return {\"statusCode\": 200, \"body\": {\"text\": text, \"escaped\": escaped, \"exists\": os.path.exists('data/info.txt')}}\n");
     std::fs::create_dir_all(dir.join("py-files/data")).unwrap();
     std::fs::write(dir.join("py-files/data/info.txt"), "from a data file\n").unwrap();
