@@ -203,10 +203,7 @@ async fn a_counter_behind_its_rows_or_journal_hands_out_no_number_again() {
     drop(store);
     // As a power loss that took the WAL's last reservation, or a restored copy, leaves it; and
     // a journaled run numbered past the table.
-    let c = Connection::open(&db).unwrap();
-    c.execute("UPDATE activation_ids SET next_seq = 1", [])
-        .unwrap();
-    drop(c);
+    rewind_counter(&db);
     let store = open(&db);
     let journaled_seq = store
         .ids
@@ -215,10 +212,7 @@ async fn a_counter_behind_its_rows_or_journal_hands_out_no_number_again() {
         .unwrap();
     store.close();
     drop(store);
-    let c = Connection::open(&db).unwrap();
-    c.execute("UPDATE activation_ids SET next_seq = 1", [])
-        .unwrap();
-    drop(c);
+    rewind_counter(&db);
     let run = journal::JournaledRun {
         seq: journaled_seq,
         coded: true,
@@ -242,6 +236,13 @@ async fn a_counter_behind_its_rows_or_journal_hands_out_no_number_again() {
         assert_eq!(ids_of(&found), [a.id.as_str()]);
     }
     store.close();
+}
+
+/// Sets the state's counter back to its start.
+fn rewind_counter(db: &Path) {
+    let c = Connection::open(db).unwrap();
+    c.execute("UPDATE activation_ids SET next_seq = 1", [])
+        .unwrap();
 }
 
 /// The codec of the state at `db`, read as a second process would.
