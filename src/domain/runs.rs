@@ -68,12 +68,7 @@ async fn execute_here(
     replay_of: Option<String>,
 ) -> Executed {
     let (version, bundle) = target.code(tool);
-    // A store that cannot number the run (it is closing) still lets it answer; its record,
-    // if it has one, meets the same store.
-    let activation_id = app
-        .store
-        .new_activation_id()
-        .unwrap_or_else(|_| uuid::Uuid::new_v4().to_string());
+    let activation_id = app.store.new_activation_id();
     let (key, org_slug) = match &payer {
         Payer::Key { key, org_slug } => (Some(key), org_slug.as_str()),
         Payer::Local => (None, tool.organization.as_str()),

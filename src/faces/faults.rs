@@ -121,10 +121,7 @@ async fn record_injected(
     let now = app.clock.rfc3339();
     let status_code = rows::envelope_status(row) as i64;
     let a = Activation {
-        id: app
-            .store
-            .new_activation_id()
-            .unwrap_or_else(|_| uuid::Uuid::new_v4().to_string()),
+        id: app.store.new_activation_id(),
         org_id: key.org_id.clone(),
         tool_id: tool.id.clone(),
         version: "injected".into(),

@@ -96,7 +96,7 @@ struct Blocks {
 }
 
 /// What [`ActivationIds::take`] found.
-pub(super) enum Taken {
+enum Taken {
     /// A sequence number; `refill` when the spare block should be reserved now.
     Seq { seq: i64, refill: bool },
     /// Both blocks are used up: reserve one and try again.
@@ -127,8 +127,32 @@ impl ActivationIds {
         Ok(ids)
     }
 
-    /// The next sequence number of this process.
-    pub(super) fn take(&self) -> Taken {
+    /// The next sequence number of this process: `reserve_spare` is called halfway through a
+    /// block, `reserve_now` when both blocks are used up (its block is then taken from).
+    pub(super) fn next<E>(
+        &self,
+        reserve_now: impl Fn() -> Result<(i64, i64), E>,
+        reserve_spare: impl FnOnce() -> Result<(), E>,
+    ) -> Result<i64, E> {
+        loop {
+            match self.take() {
+                Taken::Seq { seq, refill } => {
+                    if refill {
+                        reserve_spare()?;
+                    }
+                    return Ok(seq);
+                }
+                Taken::Exhausted => self.add(reserve_now()?),
+            }
+        }
+    }
+
+    /// The next sequence number at start-up, reserving on `conn` itself.
+    pub(super) fn take_at_start(&self, conn: &Connection) -> rusqlite::Result<i64> {
+        self.next(|| reserve(conn), || reserve(conn).map(|b| self.add(b)))
+    }
+
+    fn take(&self) -> Taken {
         let mut b = lock(&self.blocks);
         if b.next >= b.end {
             match b.spare.take() {
@@ -142,21 +166,6 @@ impl ActivationIds {
         let refill = b.spare.is_none() && !b.asked && b.end - b.next <= BLOCK / 2;
         b.asked |= refill;
         Taken::Seq { seq, refill }
-    }
-
-    /// The next sequence number at start-up, reserving on `conn` itself when a block is due.
-    pub(super) fn take_at_start(&self, conn: &Connection) -> rusqlite::Result<i64> {
-        loop {
-            match self.take() {
-                Taken::Seq { seq, refill } => {
-                    if refill {
-                        self.add(reserve(conn)?);
-                    }
-                    return Ok(seq);
-                }
-                Taken::Exhausted => self.add(reserve(conn)?),
-            }
-        }
     }
 
     /// Hands a reserved block (`next..end`) to this process.

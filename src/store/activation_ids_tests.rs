@@ -18,8 +18,8 @@ async fn two_stores_on_one_state_hand_out_distinct_ids_and_find_each_others_runs
     let mut ids = Vec::new();
     for i in 0..(activation_ids::BLOCK as usize + 200) {
         let store = if i % 2 == 0 { &server } else { &cli };
-        ids.push(store.new_activation_id().unwrap());
-        ids.push(store.new_activation_id().unwrap());
+        ids.push(store.new_activation_id());
+        ids.push(store.new_activation_id());
     }
     let mut seqs: Vec<i64> = ids
         .iter()
@@ -50,7 +50,7 @@ async fn two_stores_on_one_state_hand_out_distinct_ids_and_find_each_others_runs
         }
     }
     // An id of the right shape that was never recorded, and a prefix of none.
-    let unknown = server.new_activation_id().unwrap();
+    let unknown = server.new_activation_id();
     assert!(server
         .activations_by_prefix(unknown)
         .await
@@ -112,7 +112,7 @@ async fn a_state_and_a_journal_from_before_coded_ids_keep_their_ids_findable() {
     std::fs::write(dir.path().join("state.db-runs.0"), old_line).unwrap();
 
     let store = open(&db);
-    let new = store.new_activation_id().unwrap();
+    let new = store.new_activation_id();
     store
         .record_run(activation(&new), Some("key-1".into()))
         .await
@@ -194,7 +194,7 @@ async fn a_counter_behind_its_rows_or_journal_hands_out_no_number_again() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("state.db");
     let store = open(&db);
-    let first = store.new_activation_id().unwrap();
+    let first = store.new_activation_id();
     store
         .record_run(activation(&first), Some("key-1".into()))
         .await
@@ -205,11 +205,7 @@ async fn a_counter_behind_its_rows_or_journal_hands_out_no_number_again() {
     // a journaled run numbered past the table.
     rewind_counter(&db);
     let store = open(&db);
-    let journaled_seq = store
-        .ids
-        .codec
-        .decode(&store.new_activation_id().unwrap())
-        .unwrap();
+    let journaled_seq = store.ids.codec.decode(&store.new_activation_id()).unwrap();
     store.close();
     drop(store);
     rewind_counter(&db);
@@ -222,7 +218,7 @@ async fn a_counter_behind_its_rows_or_journal_hands_out_no_number_again() {
     std::fs::write(dir.path().join("state.db-runs.0"), line(&run)).unwrap();
 
     let store = open(&db);
-    let next = store.new_activation_id().unwrap();
+    let next = store.new_activation_id();
     let next_seq = store.ids.codec.decode(&next).unwrap();
     assert!(next_seq > journaled_seq, "{next_seq} after {journaled_seq}");
     store

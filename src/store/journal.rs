@@ -199,10 +199,12 @@ impl Journal {
             let mut s = lock(&self.state);
             s.failing = false;
             let sealed = 1 - s.active;
-            match &s.files {
-                Some(files) => (sealed, Some(files[sealed].try_clone()?)),
-                None => (sealed, None),
-            }
+            let file = s
+                .files
+                .as_ref()
+                .map(|f| f[sealed].try_clone())
+                .transpose()?;
+            (sealed, file)
         };
         if let Some(f) = sealed_file {
             f.set_len(0)?;

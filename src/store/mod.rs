@@ -264,13 +264,13 @@ impl Store {
         let ids = Arc::new(activation_ids::ActivationIds::open(&conn, journaled)?);
         // A line that says its id encodes its number is believed only if it does under this
         // state's key (journal files left beside a replaced `state.db` hold another key's ids).
-        for run in leftover.iter_mut() {
-            run.coded = run.coded && ids.codec.decode(&run.activation.id) == Some(run.seq);
-        }
         // A run whose id does not encode its number (from the version before such ids) was
         // numbered by a counter that the migration's renumbering may have reused.
-        for run in leftover.iter_mut().filter(|r| !r.coded) {
-            run.seq = ids.take_at_start(&conn)?;
+        for run in leftover.iter_mut() {
+            run.coded = run.coded && ids.codec.decode(&run.activation.id) == Some(run.seq);
+            if !run.coded {
+                run.seq = ids.take_at_start(&conn)?;
+            }
         }
         // Runs acknowledged by a process that ended before folding them in (an import replaces
         // the state they belonged to).
@@ -694,29 +694,27 @@ impl Store {
     }
 
     /// A new activation id: it encodes the activation's sequence number, so its record is
-    /// found without an index of ids ([`activation_ids`]).
-    pub fn new_activation_id(&self) -> Result<String, StoreError> {
-        Ok(self.ids.codec.encode(self.next_seq()?))
+    /// found without an index of ids ([`activation_ids`]). A store that cannot number the run
+    /// (it is closing) gives a random id, so the run still answers; its record, if it has one,
+    /// meets the same store.
+    pub fn new_activation_id(&self) -> String {
+        match self.next_seq() {
+            Ok(seq) => self.ids.codec.encode(seq),
+            Err(_) => uuid::Uuid::new_v4().to_string(),
+        }
     }
 
     /// This process's next sequence number. The spare block is reserved off the run's path
     /// halfway through a block; only when that has not committed by the block's end does the
     /// caller wait for a reservation.
     fn next_seq(&self) -> Result<i64, StoreError> {
-        loop {
-            match self.ids.take() {
-                activation_ids::Taken::Seq { seq, refill } => {
-                    if refill {
-                        self.reserve_spare_block();
-                    }
-                    return Ok(seq);
-                }
-                activation_ids::Taken::Exhausted => {
-                    let block = self.call_blocking(activation_ids::reserve)?;
-                    self.ids.add(block);
-                }
-            }
-        }
+        self.ids.next(
+            || self.call_blocking(activation_ids::reserve),
+            || {
+                self.reserve_spare_block();
+                Ok(())
+            },
+        )
     }
 
     /// Queues the reservation of the next block; it is handed out once committed.
